@@ -1,0 +1,285 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// SchemaVersion is the version of the Spec and Result formats. Every
+// implementation, in any language, writes it and every reader checks it.
+const SchemaVersion = 1
+
+// Spec is what the orchestrator hands one implementation: the task, the
+// prepared input files, the parameters, the repetitions and the knobs. It is
+// written as JSON to a file whose path is passed as `--spec PATH`.
+type Spec struct {
+	SchemaVersion int    `json:"schema_version"`
+	Task          string `json:"task"`    // e.g. "classical/linreg"
+	Variant       string `json:"variant"` // e.g. "n=100000"; "" when the task has one shape only
+	Impl          string `json:"impl"`    // e.g. "go-gonum"
+	Size          string `json:"size"`    // "quick" or "full"
+	// Inputs maps a logical input name ("X", "y", "train_idx", "tokenizer"...)
+	// to an absolute path of a prepared file.
+	Inputs map[string]string `json:"inputs"`
+	// Datasets describes the datasets the inputs come from; implementations
+	// copy it into their result unchanged.
+	Datasets []DatasetRef `json:"datasets"`
+	// Params are the task's parameters (seed, k, epochs, lr, new_tokens...).
+	// Numbers are JSON numbers; readers convert as needed.
+	Params  map[string]any `json:"params"`
+	Warmup  int            `json:"warmup"`
+	Reps    int            `json:"reps"`
+	Threads int            `json:"threads"`
+	Device  string         `json:"device"` // "cpu" or "cuda"
+	// ResultPath is where the implementation writes its Result (JSON).
+	ResultPath string `json:"result_path"`
+	// WorkDir is a scratch directory the implementation may use.
+	WorkDir string `json:"work_dir"`
+}
+
+// DatasetRef identifies one prepared dataset and where it came from.
+type DatasetRef struct {
+	Name     string `json:"name"`
+	SHA256   string `json:"sha256"`   // of the source file (archive) as obtained
+	Official bool   `json:"official"` // byte-identical to the official source
+	Source   string `json:"source"`   // URL, mirror path or package file
+	Note     string `json:"note,omitempty"`
+}
+
+// Result is what one implementation writes for one spec. The fields down to
+// Errors are written by the implementation; the ones after are added by the
+// orchestrator (Run).
+type Result struct {
+	SchemaVersion    int            `json:"schema_version"`
+	Task             string         `json:"task"`
+	Variant          string         `json:"variant"`
+	Impl             string         `json:"impl"`
+	Language         string         `json:"language"`
+	LanguageVersion  string         `json:"language_version"`
+	Framework        string         `json:"framework"`
+	FrameworkVersion string         `json:"framework_version"`
+	Params           map[string]any `json:"params"` // the parameters actually used
+	Datasets         []DatasetRef   `json:"datasets"`
+	Threads          int            `json:"threads"`
+	Device           string         `json:"device"`
+	// Phases maps a phase name ("load", "fit", "predict", "train_epoch",
+	// "tokenize", "model", "postprocess", "ttft", "per_token"...) to one
+	// duration in seconds per timed repetition (or per request/token), read
+	// from a monotonic clock. Warm-up repetitions are not included.
+	Phases map[string][]float64 `json:"phases"`
+	// Metrics are quality metrics (r2, rmse, accuracy, inertia, ari, em, f1,
+	// test_accuracy, tokens_per_s...). A metric that cannot be computed
+	// honestly is left out and named in NotApplicable instead.
+	Metrics       map[string]float64 `json:"metrics"`
+	NotApplicable map[string]string  `json:"not_applicable,omitempty"` // metric -> why
+	// Series holds per-step values worth keeping (per-epoch loss...).
+	Series map[string][]float64 `json:"series,omitempty"`
+	// Probes are the small fixed outputs compared with the reference.
+	Probes map[string][]float64 `json:"probes"`
+	// PeakRSSBytes as measured by the implementation itself (0 if unknown).
+	SelfPeakRSSBytes int64    `json:"self_peak_rss_bytes,omitempty"`
+	Notes            []string `json:"notes,omitempty"`
+	Errors           []string `json:"errors,omitempty"`
+
+	// ---- filled by the orchestrator ----
+	Status       Status    `json:"status"`
+	Reason       string    `json:"reason,omitempty"`
+	Command      []string  `json:"command,omitempty"`
+	Env          []string  `json:"env,omitempty"` // the thread knobs that were set
+	WallSeconds  float64   `json:"wall_seconds,omitempty"`
+	PeakRSSBytes int64     `json:"peak_rss_bytes,omitempty"` // from wait4, whole process
+	CPUSeconds   float64   `json:"cpu_seconds,omitempty"`    // user+sys from wait4
+	Parity       *Parity   `json:"parity,omitempty"`
+	Samples      []Sample  `json:"samples,omitempty"`
+	StartedAt    string    `json:"started_at,omitempty"`
+	Stderr       string    `json:"stderr_tail,omitempty"`
+	Reference    string    `json:"reference,omitempty"` // impl id the parity was judged against
+	Size         string    `json:"size,omitempty"`
+	Host         *HostInfo `json:"host,omitempty"`
+}
+
+// HostInfo is the little the result needs to say about the machine.
+type HostInfo struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	MemGiB float64 `json:"mem_gib"`
+	OS     string `json:"os"`
+}
+
+// Status of one result.
+type Status string
+
+const (
+	StatusOK     Status = "ok"
+	StatusFailed Status = "failed"
+)
+
+// Sample is one reading of the process tree's resident memory and CPU.
+type Sample struct {
+	T      float64 `json:"t"`       // seconds since start
+	RSS    int64   `json:"rss"`     // bytes, whole process tree
+	CPUSec float64 `json:"cpu_sec"` // cumulative user+sys of the tree
+}
+
+// Parity is the verdict of comparing a result with its task's reference.
+type Parity struct {
+	OK     bool          `json:"ok"`
+	Checks []ParityCheck `json:"checks"`
+}
+
+// ParityCheck is one comparison.
+type ParityCheck struct {
+	Name   string  `json:"name"`
+	OK     bool    `json:"ok"`
+	Value  float64 `json:"value"` // the measured difference (or agreement)
+	Limit  float64 `json:"limit"`
+	Detail string  `json:"detail"`
+}
+
+// ReadSpec reads and validates a spec file.
+func ReadSpec(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	var s Spec
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("spec %s: malformed JSON: %v", path, err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("spec %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+// Validate checks the fields every implementation relies on.
+func (s *Spec) Validate() error {
+	switch {
+	case s.SchemaVersion != SchemaVersion:
+		return fmt.Errorf("schema_version %d, want %d", s.SchemaVersion, SchemaVersion)
+	case s.Task == "":
+		return errors.New("task is empty")
+	case s.Impl == "":
+		return errors.New("impl is empty")
+	case s.Reps < 1:
+		return fmt.Errorf("reps %d < 1", s.Reps)
+	case s.Warmup < 0:
+		return fmt.Errorf("warmup %d < 0", s.Warmup)
+	case s.Threads < 1:
+		return fmt.Errorf("threads %d < 1", s.Threads)
+	case s.Device != "cpu" && s.Device != "cuda":
+		return fmt.Errorf("device %q: want cpu or cuda", s.Device)
+	case s.ResultPath == "":
+		return errors.New("result_path is empty")
+	}
+	return nil
+}
+
+// DecodeResult parses and validates a result written by an implementation.
+func DecodeResult(b []byte) (*Result, error) {
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("invalid result JSON: %v", err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Validate checks a result as written by an implementation: the schema
+// version, the identity fields, and that every timing and metric is a finite
+// number (NaN or Inf anywhere makes the result invalid).
+func (r *Result) Validate() error {
+	if r.SchemaVersion != SchemaVersion {
+		return fmt.Errorf("invalid result: schema_version %d, want %d", r.SchemaVersion, SchemaVersion)
+	}
+	for name, v := range map[string]string{"task": r.Task, "impl": r.Impl, "language": r.Language, "framework": r.Framework} {
+		if v == "" {
+			return fmt.Errorf("invalid result: %s is empty", name)
+		}
+	}
+	if len(r.Errors) == 0 && len(r.Phases) == 0 {
+		return errors.New("invalid result: no phases timed")
+	}
+	for _, k := range sortedKeys(r.Phases) {
+		for i, v := range r.Phases[k] {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+				return fmt.Errorf("invalid result: phase %s[%d] = %v", k, i, v)
+			}
+		}
+	}
+	for _, k := range sortedKeys(r.Metrics) {
+		if v := r.Metrics[k]; math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("invalid result: metric %s = %v", k, v)
+		}
+	}
+	for _, k := range sortedKeys(r.Probes) {
+		for i, v := range r.Probes[k] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("invalid result: probe %s[%d] = %v", k, i, v)
+			}
+		}
+	}
+	return nil
+}
+
+// WriteJSONAtomic writes v as indented JSON to path: first to a temporary
+// file in the same directory, then fsync, then rename, so a reader never sees
+// a partial file and a crash leaves no file at all.
+func WriteJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	b = append(b, '\n')
+	return WriteFileAtomic(path, b)
+}
+
+// WriteFileAtomic writes b to path through a temporary file and a rename.
+func WriteFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
