@@ -106,10 +106,10 @@ type Result struct {
 
 // HostInfo is the little the result needs to say about the machine.
 type HostInfo struct {
-	CPU    string `json:"cpu"`
-	Cores  int    `json:"cores"`
+	CPU    string  `json:"cpu"`
+	Cores  int     `json:"cores"`
 	MemGiB float64 `json:"mem_gib"`
-	OS     string `json:"os"`
+	OS     string  `json:"os"`
 }
 
 // Status of one result.
