@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+)
+
+// RuleKind says how a result is compared with the reference's.
+type RuleKind string
+
+const (
+	// ProbeMaxRel: max over i of |x_i - r_i| / max(|r_i|, tiny) <= Limit.
+	ProbeMaxRel RuleKind = "probe_max_rel"
+	// ProbeMaxAbs: max over i of |x_i - r_i| <= Limit.
+	ProbeMaxAbs RuleKind = "probe_max_abs"
+	// ProbeAgree: the fraction of i with x_i == r_i is >= Limit.
+	ProbeAgree RuleKind = "probe_agree"
+	// MetricAbs: |x - r| <= Limit for a metric.
+	MetricAbs RuleKind = "metric_abs"
+	// MetricRel: |x - r| / |r| <= Limit for a metric.
+	MetricRel RuleKind = "metric_rel"
+)
+
+// Rule is one parity check of a task.
+type Rule struct {
+	Kind  RuleKind
+	Key   string  // probe or metric name
+	Limit float64 // tolerance (or minimum agreement for ProbeAgree)
+	// Index restricts a probe rule to these positions (nil: all).
+	Index []int
+	// OnlySize applies the rule only to runs of that size ("" always).
+	OnlySize string
+	// OnlyIfParam applies the rule only when the result's params have this
+	// key set to true (e.g. "trained").
+	OnlyIfParam string
+}
+
+// relFloor keeps a relative difference finite when the reference is zero.
+const relFloor = 1e-12
+
+// Applies reports whether r is in force for a result of size with params.
+func (r Rule) Applies(size string, params map[string]any) bool {
+	if r.OnlySize != "" && r.OnlySize != size {
+		return false
+	}
+	if r.OnlyIfParam != "" {
+		b, _ := params[r.OnlyIfParam].(bool)
+		return b
+	}
+	return true
+}
+
+// Check compares got with ref under r.
+func (r Rule) Check(got, ref *Result) ParityCheck {
+	c := ParityCheck{Name: string(r.Kind) + ":" + r.Key, Limit: r.Limit}
+	switch r.Kind {
+	case MetricAbs, MetricRel:
+		g, okg := got.Metrics[r.Key]
+		w, okw := ref.Metrics[r.Key]
+		if !okg || !okw {
+			c.Detail = missing("metric", r.Key, okg, okw)
+			return c
+		}
+		d := math.Abs(g - w)
+		if r.Kind == MetricRel {
+			d /= math.Max(math.Abs(w), relFloor)
+		}
+		c.Value, c.OK = d, d <= r.Limit
+		c.Detail = fmt.Sprintf("%s %.6g vs reference %.6g", r.Key, g, w)
+		return c
+	}
+	g, okg := got.Probes[r.Key]
+	w, okw := ref.Probes[r.Key]
+	if !okg || !okw {
+		c.Detail = missing("probe", r.Key, okg, okw)
+		return c
+	}
+	if len(g) != len(w) {
+		c.Detail = fmt.Sprintf("probe %s has %d values, reference has %d", r.Key, len(g), len(w))
+		return c
+	}
+	idx := r.Index
+	if idx == nil {
+		idx = make([]int, len(g))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	for _, i := range idx {
+		if i < 0 || i >= len(g) {
+			c.Detail = fmt.Sprintf("probe %s has %d values, rule needs index %d", r.Key, len(g), i)
+			return c
+		}
+	}
+	if len(idx) == 0 {
+		c.Detail = fmt.Sprintf("probe %s is empty", r.Key)
+		return c
+	}
+	switch r.Kind {
+	case ProbeAgree:
+		same := 0
+		for _, i := range idx {
+			if g[i] == w[i] {
+				same++
+			}
+		}
+		c.Value = float64(same) / float64(len(idx))
+		c.OK = c.Value >= r.Limit
+		c.Detail = fmt.Sprintf("%d of %d agree", same, len(idx))
+	case ProbeMaxAbs, ProbeMaxRel:
+		worst, at := 0.0, idx[0]
+		for _, i := range idx {
+			d := math.Abs(g[i] - w[i])
+			if r.Kind == ProbeMaxRel {
+				d /= math.Max(math.Abs(w[i]), relFloor)
+			}
+			if d > worst {
+				worst, at = d, i
+			}
+		}
+		c.Value, c.OK = worst, worst <= r.Limit
+		c.Detail = fmt.Sprintf("worst at [%d]: %.9g vs reference %.9g", at, g[at], w[at])
+	default:
+		c.Detail = fmt.Sprintf("unknown rule kind %q", r.Kind)
+	}
+	return c
+}
+
+func missing(what, key string, got, ref bool) string {
+	switch {
+	case !got && !ref:
+		return fmt.Sprintf("%s %s missing from both results", what, key)
+	case !got:
+		return fmt.Sprintf("%s %s missing from this result", what, key)
+	}
+	return fmt.Sprintf("%s %s missing from the reference result", what, key)
+}
+
+// JudgeParity applies the task's rules to got against ref (the reference
+// implementation's result for the same case). A nil ref gives a failed
+// verdict that says the reference is missing.
+func JudgeParity(t *Task, size string, got, ref *Result) *Parity {
+	p := &Parity{OK: true}
+	if ref == nil || ref.Status != StatusOK {
+		p.OK = false
+		p.Checks = append(p.Checks, ParityCheck{Name: "reference", Detail: "no valid result from the reference " + t.Reference + " to compare with"})
+		return p
+	}
+	for _, r := range t.Parity {
+		if !r.Applies(size, got.Params) {
+			continue
+		}
+		c := r.Check(got, ref)
+		p.Checks = append(p.Checks, c)
+		p.OK = p.OK && c.OK
+	}
+	return p
+}

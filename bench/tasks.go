@@ -1,0 +1,340 @@
+package bench
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Sizes a run can have.
+const (
+	SizeQuick = "quick"
+	SizeFull  = "full"
+)
+
+// Launch says how an implementation is started: a Go worker in this binary,
+// a Python script of reference/python, or a Rust binary of reference/rust.
+type Launch struct {
+	Kind    string // "go", "python" or "rust"
+	Program string // script file name (python) or binary name (rust); "" for go
+}
+
+// ImplRef is one implementation of a task.
+type ImplRef struct {
+	ID     string
+	Launch Launch
+}
+
+// Language of the implementation, from its launcher.
+func (i ImplRef) Language() string { return i.Launch.Kind }
+
+// Case is one (task, variant) with its concrete inputs and parameters.
+type Case struct {
+	Variant string
+	// Inputs maps an input name to a path relative to the prepared-data
+	// directory ("data:" prefix) or to the models directory ("models:").
+	Inputs   map[string]string
+	Datasets []string // dataset names whose meta.json goes into the spec
+	Params   map[string]any
+}
+
+// Defaults per size.
+type Defaults struct {
+	Warmup, Reps int
+}
+
+// Task is one benchmark task: its implementations, cases per size, parity
+// rules and defaults. Tasks know file names and parameters, never frameworks.
+type Task struct {
+	ID        string
+	Work      string
+	Reference string // implementation id whose result the others must match
+	Impls     []ImplRef
+	Cases     func(size string) []Case
+	Parity    []Rule
+	Quick     Defaults
+	Full      Defaults
+	// ModelMeta names a models-dir meta.json whose "trained" flag is copied
+	// into the spec params (LLM tasks), "" if none.
+	ModelMeta string
+}
+
+// Impl returns the implementation with the given id.
+func (t *Task) Impl(id string) (ImplRef, bool) {
+	for _, i := range t.Impls {
+		if i.ID == id {
+			return i, true
+		}
+	}
+	return ImplRef{}, false
+}
+
+// Defaults for size.
+func (t *Task) Defaults(size string) Defaults {
+	if size == SizeFull {
+		return t.Full
+	}
+	return t.Quick
+}
+
+func py(id, script string) ImplRef { return ImplRef{id, Launch{"python", script}} }
+func rs(id, bin string) ImplRef    { return ImplRef{id, Launch{"rust", bin}} }
+func goImpl(id string) ImplRef     { return ImplRef{id, Launch{"go", ""}} }
+func in(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// CIFAR-10 per-channel mean and standard deviation of the training set
+// (the values torchvision's CIFAR-10 examples use).
+var (
+	cifarMean = []any{0.4914, 0.4822, 0.4465}
+	cifarStd  = []any{0.2470, 0.2435, 0.2616}
+)
+
+// Tasks is the registry, in display order.
+var Tasks = []*Task{
+	{
+		ID:        "classical/linreg",
+		Work:      "OLS with intercept, fit + predict, California Housing",
+		Reference: "python-sklearn",
+		Impls: []ImplRef{py("python-sklearn", "classical.py"), rs("rust-linfa", "classical-linfa"),
+			rs("rust-smartcore", "classical-smartcore"), goImpl("go-gonum")},
+		Cases: func(size string) []Case {
+			reps := []int{1}
+			if size == SizeFull {
+				reps = []int{1, 10}
+			}
+			var cs []Case
+			for _, r := range reps {
+				cs = append(cs, Case{
+					Variant:  fmt.Sprintf("replicate=%d", r),
+					Inputs:   in("X", "data:california_housing/X.npy", "y", "data:california_housing/y.npy", "train_idx", "data:california_housing/train_idx.npy", "test_idx", "data:california_housing/test_idx.npy"),
+					Datasets: []string{"california_housing"},
+					Params:   map[string]any{"replicate": r},
+				})
+			}
+			return cs
+		},
+		Parity: []Rule{
+			{Kind: ProbeMaxRel, Key: "coef", Limit: 1e-6},
+			{Kind: ProbeMaxRel, Key: "pred_first20", Limit: 1e-6},
+		},
+		Quick: Defaults{Warmup: 1, Reps: 7},
+		Full:  Defaults{Warmup: 2, Reps: 15},
+	},
+	{
+		ID:        "classical/svm",
+		Work:      "linear SVC, C=1, one-vs-one, fit + predict, Digits",
+		Reference: "python-sklearn",
+		Impls: []ImplRef{py("python-sklearn", "classical.py"), rs("rust-linfa", "classical-linfa"),
+			rs("rust-smartcore", "classical-smartcore"), goImpl("go-gonum")},
+		Cases: func(string) []Case {
+			return []Case{{
+				Inputs:   in("X", "data:digits/X.npy", "y", "data:digits/y.npy", "train_idx", "data:digits/train_idx.npy", "test_idx", "data:digits/test_idx.npy"),
+				Datasets: []string{"digits"},
+				Params:   map[string]any{"C": 1.0, "tol": 1e-3, "kernel": "linear"},
+			}}
+		},
+		Parity: []Rule{
+			{Kind: ProbeAgree, Key: "test_pred", Limit: 0.99},
+			{Kind: MetricAbs, Key: "accuracy", Limit: 0.01},
+		},
+		Quick: Defaults{Warmup: 1, Reps: 7},
+		Full:  Defaults{Warmup: 2, Reps: 15},
+	},
+	{
+		ID:        "classical/kmeans",
+		Work:      "k-means, k=8, k-means++ init, seed 42, blobs",
+		Reference: "python-sklearn",
+		Impls: []ImplRef{py("python-sklearn", "classical.py"), rs("rust-linfa", "classical-linfa"),
+			rs("rust-smartcore", "classical-smartcore"), goImpl("go-gonum")},
+		Cases: func(size string) []Case {
+			ns := []int{10000}
+			if size == SizeFull {
+				ns = []int{1000, 10000, 100000, 1000000}
+			}
+			var cs []Case
+			for _, n := range ns {
+				dir := fmt.Sprintf("data:blobs/n%d/", n)
+				cs = append(cs, Case{
+					Variant:  fmt.Sprintf("n=%d", n),
+					Inputs:   in("X", dir+"X.npy", "y", dir+"y.npy"),
+					Datasets: []string{fmt.Sprintf("blobs/n%d", n)},
+					Params:   map[string]any{"k": 8, "seed": 42, "max_iter": 300, "tol": 1e-4, "n_init": 1},
+				})
+			}
+			return cs
+		},
+		Parity: []Rule{{Kind: MetricRel, Key: "inertia", Limit: 0.01}},
+		Quick:  Defaults{Warmup: 1, Reps: 7},
+		Full:   Defaults{Warmup: 1, Reps: 7},
+	},
+	{
+		ID:        "dl/cnn",
+		Work:      "train the seed CNN, Adam lr 1e-3, batch 64, CIFAR-10",
+		Reference: "python-pytorch",
+		Impls: []ImplRef{py("python-pytorch", "cnn.py"), rs("rust-tch", "cnn-tch"), rs("rust-candle", "cnn-candle"),
+			rs("rust-burn", "cnn-burn"), goImpl("go-libtorch")},
+		Cases: func(size string) []Case {
+			epochs, order := 1, "data:cifar10/order_quick.npy"
+			if size == SizeFull {
+				epochs, order = 10, "data:cifar10/order_full.npy"
+			}
+			return []Case{{
+				Inputs: in("train_x", "data:cifar10/train_x.npy", "train_y", "data:cifar10/train_y.npy",
+					"test_x", "data:cifar10/test_x.npy", "test_y", "data:cifar10/test_y.npy",
+					"order", order, "init", "data:cifar10/init.safetensors"),
+				Datasets: []string{"cifar10"},
+				Params: map[string]any{"epochs": epochs, "batch_size": 64, "lr": 1e-3,
+					"mean": cifarMean, "std": cifarStd, "seed": 0},
+			}}
+		},
+		Parity: []Rule{
+			{Kind: ProbeMaxRel, Key: "loss_steps", Index: []int{0, 9}, Limit: 1e-3},
+			{Kind: MetricAbs, Key: "test_accuracy", Limit: 0.02, OnlySize: SizeFull},
+		},
+		Quick: Defaults{Warmup: 0, Reps: 1},
+		Full:  Defaults{Warmup: 0, Reps: 1},
+	},
+	{
+		ID:        "llm/bert-qa",
+		Work:      "extractive QA, batch 1, max 384 tokens, stride 128, SQuAD 2.0 dev",
+		Reference: "python-transformers",
+		Impls: []ImplRef{py("python-transformers", "llm_transformers.py"), py("python-ort", "llm_ort.py"),
+			rs("rust-ort", "llm-ort"), rs("rust-candle", "llm-candle"), rs("rust-tch", "llm-tch"),
+			goImpl("go-ort"), goImpl("go-libtorch")},
+		Cases: func(size string) []Case {
+			limit := 200
+			if size == SizeFull {
+				limit = 0 // every question
+			}
+			return []Case{{
+				Inputs: in("model_dir", "models:bert-qa", "tokenizer", "models:bert-qa/tokenizer.json",
+					"squad", "data:squad_v2_dev/dev-v2.0.json"),
+				Datasets: []string{"squad_v2_dev"},
+				Params: map[string]any{"max_length": 384, "stride": 128, "n_best": 20,
+					"max_answer_length": 30, "limit": limit},
+			}}
+		},
+		Parity: []Rule{
+			{Kind: ProbeMaxAbs, Key: "start_logits", Limit: 1e-3},
+			{Kind: ProbeMaxAbs, Key: "end_logits", Limit: 1e-3},
+		},
+		Quick:     Defaults{Warmup: 0, Reps: 1},
+		Full:      Defaults{Warmup: 0, Reps: 1},
+		ModelMeta: "bert-qa/meta.json",
+	},
+	{
+		ID:        "llm/gpt2",
+		Work:      "greedy generation of 150 new tokens with a KV cache, prompts file",
+		Reference: "python-transformers",
+		Impls: []ImplRef{py("python-transformers", "llm_transformers.py"), py("python-ort", "llm_ort.py"),
+			rs("rust-ort", "llm-ort"), rs("rust-candle", "llm-candle"), rs("rust-tch", "llm-tch"),
+			goImpl("go-ort"), goImpl("go-libtorch")},
+		Cases: func(size string) []Case {
+			limit := 5
+			if size == SizeFull {
+				limit = 0 // every prompt
+			}
+			return []Case{{
+				Inputs: in("model_dir", "models:gpt2", "tokenizer", "models:gpt2/tokenizer.json",
+					"prompts", "data:prompts/prompts.json"),
+				Datasets: []string{"prompts"},
+				Params:   map[string]any{"new_tokens": 150, "limit": limit},
+			}}
+		},
+		Parity: []Rule{
+			{Kind: ProbeMaxAbs, Key: "gen_logits", Limit: 1e-3},
+			{Kind: ProbeAgree, Key: "tokens", Limit: 1.0, OnlyIfParam: "trained"},
+		},
+		Quick:     Defaults{Warmup: 0, Reps: 1},
+		Full:      Defaults{Warmup: 0, Reps: 1},
+		ModelMeta: "gpt2/meta.json",
+	},
+}
+
+// LookupTask returns the task with id.
+func LookupTask(id string) (*Task, error) {
+	for _, t := range Tasks {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown task %q (known: %s)", id, strings.Join(TaskIDs(), ", "))
+}
+
+// TaskIDs lists the task ids.
+func TaskIDs() []string {
+	ids := make([]string, len(Tasks))
+	for i, t := range Tasks {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// ImplIDs lists every implementation id of every task, sorted, unique.
+func ImplIDs() []string {
+	seen := map[string]bool{}
+	for _, t := range Tasks {
+		for _, i := range t.Impls {
+			seen[i.ID] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Selection is a task glob and an implementation glob, as given to `run`.
+type Selection struct {
+	Task, Impl string
+}
+
+// Select returns the (task, impls) pairs a selection names. Globs use
+// path.Match syntax ("classical/*", "*-ort"); an empty glob means "*". A glob
+// that matches nothing is an error, so a typo never runs an empty suite.
+func Select(tasks []*Task, sel Selection) ([]*Task, map[string][]ImplRef, error) {
+	tg, ig := or(sel.Task, "*"), or(sel.Impl, "*")
+	for _, g := range []string{tg, ig} {
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, nil, fmt.Errorf("bad pattern %q: %v", g, err)
+		}
+	}
+	var ts []*Task
+	impls := map[string][]ImplRef{}
+	for _, t := range tasks {
+		if ok, _ := path.Match(tg, t.ID); !ok {
+			continue
+		}
+		var is []ImplRef
+		for _, i := range t.Impls {
+			if ok, _ := path.Match(ig, i.ID); ok {
+				is = append(is, i)
+			}
+		}
+		if len(is) > 0 {
+			ts = append(ts, t)
+			impls[t.ID] = is
+		}
+	}
+	if len(ts) == 0 {
+		return nil, nil, fmt.Errorf("no task matches --task %q with --impl %q (tasks: %s; implementations: %s)",
+			tg, ig, strings.Join(TaskIDs(), ", "), strings.Join(ImplIDs(), ", "))
+	}
+	return ts, impls, nil
+}
+
+func or(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
