@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// SampleEvery is how often the process tree's memory and CPU are read.
+const SampleEvery = 100 * time.Millisecond
+
+// procResult is what running one implementation process gave.
+type procResult struct {
+	ExitCode       int
+	StartErr       error
+	TimedOut       bool
+	Stderr         []byte
+	Wall           time.Duration
+	PeakRSS        int64 // bytes, from wait4 (largest process of the tree)
+	SampledPeakRSS int64 // bytes, max over samples of the whole tree's RSS
+	CPUSeconds     float64
+	Samples        []Sample
+}
+
+// runProcess starts argv in its own process group, samples the group's RSS
+// and CPU, and waits, killing the whole group at the timeout or when ctx
+// ends. Stdout is discarded (libraries print there freely); the tail of
+// stderr is kept.
+func runProcess(ctx context.Context, argv, env []string, dir string, timeout time.Duration) procResult {
+	var pr procResult
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = dir
+	stderr := &tailBuffer{max: 64 << 10}
+	cmd.Stdout = nil
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A grandchild that escaped the group could hold stderr open: give up
+	// on the pipe shortly after the process itself is gone.
+	cmd.WaitDelay = 2 * time.Second
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		pr.StartErr = err
+		pr.ExitCode = -1
+		return pr
+	}
+	pgid := cmd.Process.Pid
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // sampler
+		defer wg.Done()
+		t := time.NewTicker(SampleEvery)
+		defer t.Stop()
+		for {
+			rss, cpu, ok := treeUsage(pgid)
+			if ok {
+				pr.Samples = append(pr.Samples, Sample{T: time.Since(start).Seconds(), RSS: rss, CPUSec: cpu})
+				pr.SampledPeakRSS = max(pr.SampledPeakRSS, rss)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-waitErr:
+	case <-ctx.Done():
+		pr.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		err = <-waitErr
+	}
+	// Children left behind by a process that exited are ended too.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	close(done)
+	wg.Wait()
+	pr.Wall = time.Since(start)
+	pr.Stderr = stderr.Bytes()
+	if ps := cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			pr.PeakRSS = ru.Maxrss * 1024
+			pr.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		}
+		pr.ExitCode = ps.ExitCode()
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			pr.ExitCode = 128 + int(ws.Signal())
+			if !pr.TimedOut {
+				pr.Stderr = append(pr.Stderr, []byte("\nkilled by signal "+ws.Signal().String())...)
+			}
+		}
+	} else if err != nil {
+		pr.ExitCode = -1
+	}
+	return pr
+}
+
+var pageSize = int64(os.Getpagesize())
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat; it is
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// treeUsage sums the resident memory and CPU time of every process in the
+// process group pgid (the implementation and anything it started).
+func treeUsage(pgid int) (rss int64, cpuSec float64, ok bool) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses and may
+		// hold spaces: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... rss(24).
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 22 {
+			continue
+		}
+		if g, _ := strconv.Atoi(f[2]); g != pgid && pid != pgid {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		pages, _ := strconv.ParseInt(f[21], 10, 64)
+		rss += pages * pageSize
+		cpuSec += float64(ut+st) / clockTicks
+		ok = true
+	}
+	return rss, cpuSec, ok
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if over := t.buf.Len() - t.max; over > 0 {
+		t.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) Bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Clone(t.buf.Bytes())
+}

@@ -1,0 +1,418 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Launcher says how to start implementations. It is the one place that knows
+// where Python, Rust and Go programs live; tests replace it with fake
+// programs so the orchestrator is tested without any framework installed.
+type Launcher interface {
+	// Command returns the argv that runs impl (the orchestrator appends
+	// "--spec PATH"), or an error saying why impl cannot run here.
+	Command(task string, impl ImplRef) ([]string, error)
+}
+
+// Config is one orchestrated run.
+type Config struct {
+	DataDir   string // prepared data (data/processed)
+	ModelsDir string // prepared models (data/models)
+	OutDir    string // where result files go; created if missing
+	WorkDir   string // scratch; specs and raw results go here ("" = OutDir/.work)
+	Size      string // SizeQuick or SizeFull
+	Reps      int    // timed repetitions; 0 = the task's default for Size
+	Warmup    int    // warm-up repetitions; < 0 = the task's default for Size
+	Threads   int
+	Device    string
+	Timeout   time.Duration // per (case, implementation) process
+	Launcher  Launcher
+	Host      *HostInfo
+	// OnStart and OnResult, when set, are called as the run progresses
+	// (from the goroutine that called Run).
+	OnStart  func(j Job, index, total int)
+	OnResult func(r *Result, index, total int)
+}
+
+// Job is one (task, case, implementation) to run.
+type Job struct {
+	Task *Task
+	Case Case
+	Impl ImplRef
+}
+
+// Label names a job for progress output.
+func (j Job) Label() string {
+	s := j.Task.ID
+	if j.Case.Variant != "" {
+		s += " " + j.Case.Variant
+	}
+	return s + " " + j.Impl.ID
+}
+
+// Plan expands the selection into jobs: for every task and case, the
+// reference implementation first (added even when the selection does not
+// name it, because parity needs it), then the selected implementations.
+func Plan(tasks []*Task, impls map[string][]ImplRef, size string) []Job {
+	var jobs []Job
+	for _, t := range tasks {
+		sel := impls[t.ID]
+		for _, c := range t.Cases(size) {
+			if ref, ok := t.Impl(t.Reference); ok {
+				jobs = append(jobs, Job{t, c, ref})
+			}
+			for _, i := range sel {
+				if i.ID != t.Reference {
+					jobs = append(jobs, Job{t, c, i})
+				}
+			}
+		}
+	}
+	return jobs
+}
+
+// Skip is a job that cannot run here, and why.
+type Skip struct {
+	Job    Job
+	Reason string
+}
+
+// Runnable splits jobs into those the launcher can start and those it
+// cannot (with the reason).
+func Runnable(jobs []Job, l Launcher) (ok []Job, skipped []Skip) {
+	for _, j := range jobs {
+		if _, err := l.Command(j.Task.ID, j.Impl); err != nil {
+			skipped = append(skipped, Skip{j, err.Error()})
+			continue
+		}
+		ok = append(ok, j)
+	}
+	return ok, skipped
+}
+
+// Run runs jobs one after another (never concurrently: they would disturb
+// each other's timings), judges parity against each case's reference, and
+// stores every result atomically in cfg.OutDir. A job that crashes, hangs,
+// or writes an invalid result becomes a failed result; the run goes on.
+// Run returns an error only for problems that stop the whole run (bad
+// configuration, data not prepared, results directory not writable).
+func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
+	if cfg.Threads < 1 {
+		return nil, fmt.Errorf("threads %d < 1", cfg.Threads)
+	}
+	if cfg.Device != "cpu" && cfg.Device != "cuda" {
+		return nil, fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
+	}
+	if cfg.Size != SizeQuick && cfg.Size != SizeFull {
+		return nil, fmt.Errorf("size %q: want quick or full", cfg.Size)
+	}
+	if cfg.Timeout <= 0 {
+		return nil, fmt.Errorf("timeout %v must be positive", cfg.Timeout)
+	}
+	// Every input must exist before anything starts: a missing dataset is
+	// the user's to fix, not a failure of each implementation.
+	for _, j := range jobs {
+		if _, err := resolveInputs(cfg, j.Case); err != nil {
+			return nil, err
+		}
+		if _, err := datasetRefs(cfg.DataDir, j.Case.Datasets); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	work := cfg.WorkDir
+	if work == "" {
+		work = filepath.Join(cfg.OutDir, ".work")
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	refs := map[string]*Result{} // task+variant -> reference result
+	var out []*Result
+	for n, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		if cfg.OnStart != nil {
+			cfg.OnStart(j, n, len(jobs))
+		}
+		r := runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
+		key := j.Task.ID + "\x00" + j.Case.Variant
+		if j.Impl.ID == j.Task.Reference {
+			refs[key] = r
+			if r.Status == StatusOK {
+				r.Parity = &Parity{OK: true, Checks: []ParityCheck{{Name: "reference", OK: true, Detail: "this is the reference implementation"}}}
+			}
+		} else if r.Status == StatusOK {
+			r.Reference = j.Task.Reference
+			r.Parity = JudgeParity(j.Task, cfg.Size, r, refs[key])
+			if !r.Parity.OK {
+				r.Status = StatusFailed
+				r.Reason = "parity: " + firstFailure(r.Parity)
+			}
+		}
+		if err := WriteJSONAtomic(filepath.Join(cfg.OutDir, ResultFileName(r)), r); err != nil {
+			return out, fmt.Errorf("store result: %w", err)
+		}
+		out = append(out, r)
+		if cfg.OnResult != nil {
+			cfg.OnResult(r, n, len(jobs))
+		}
+	}
+	return out, nil
+}
+
+func firstFailure(p *Parity) string {
+	for _, c := range p.Checks {
+		if !c.OK {
+			if c.Limit != 0 || c.Value != 0 {
+				return fmt.Sprintf("%s = %.3g (limit %.3g): %s", c.Name, c.Value, c.Limit, c.Detail)
+			}
+			return fmt.Sprintf("%s: %s", c.Name, c.Detail)
+		}
+	}
+	return "failed"
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
+
+// ResultFileName is the file a result is stored under in a run directory:
+// task, variant and implementation, e.g.
+// "classical_kmeans.n=10000.go-gonum.result.json".
+func ResultFileName(r *Result) string {
+	parts := []string{r.Task}
+	if r.Variant != "" {
+		parts = append(parts, r.Variant)
+	}
+	parts = append(parts, r.Impl)
+	for i, p := range parts {
+		parts[i] = unsafeName.ReplaceAllString(strings.ReplaceAll(p, "/", "_"), "_")
+	}
+	return strings.Join(parts, ".") + ".result.json"
+}
+
+// ThreadEnv is every thread knob --threads sets, as environment entries.
+func ThreadEnv(n int) []string {
+	s := strconv.Itoa(n)
+	var env []string
+	for _, k := range []string{"GOMAXPROCS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+		"VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "RAYON_NUM_THREADS", "MLBENCH_THREADS"} {
+		env = append(env, k+"="+s)
+	}
+	return env
+}
+
+// runJob runs one job and always returns a result: the implementation's, or
+// a failed one that says why there is none.
+func runJob(ctx context.Context, cfg Config, j Job, dir string) *Result {
+	fail := func(format string, a ...any) *Result {
+		r := &Result{SchemaVersion: SchemaVersion, Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID,
+			Language: j.Impl.Language(), Threads: cfg.Threads, Device: cfg.Device,
+			Status: StatusFailed, Reason: fmt.Sprintf(format, a...)}
+		r.Size, r.Host = cfg.Size, cfg.Host
+		return r
+	}
+	argv, err := cfg.Launcher.Command(j.Task.ID, j.Impl)
+	if err != nil {
+		return fail("not runnable: %v", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail("work directory: %v", err)
+	}
+	spec, err := makeSpec(cfg, j, dir)
+	if err != nil {
+		return fail("spec: %v", err)
+	}
+	specPath := filepath.Join(dir, "spec.json")
+	if err := WriteJSONAtomic(specPath, spec); err != nil {
+		return fail("spec: %v", err)
+	}
+	argv = append(append([]string{}, argv...), "--spec", specPath)
+	env := ThreadEnv(cfg.Threads)
+	started := time.Now().UTC()
+	pr := runProcess(ctx, argv, env, dir, cfg.Timeout)
+
+	var r *Result
+	switch {
+	case pr.TimedOut:
+		r = fail("timeout: no exit after %v (killed)", cfg.Timeout)
+	case pr.StartErr != nil:
+		r = fail("could not start %s: %v", argv[0], pr.StartErr)
+	case pr.ExitCode != 0:
+		r = fail("exit status %d: %s", pr.ExitCode, lastLine(pr.Stderr))
+	default:
+		b, err := os.ReadFile(spec.ResultPath)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			r = fail("invalid output: exited 0 but wrote no result file")
+		case err != nil:
+			r = fail("invalid output: %v", err)
+		default:
+			got, err := DecodeResult(b)
+			switch {
+			case err != nil:
+				r = fail("invalid output: %v", err)
+			case got.Task != j.Task.ID || got.Impl != j.Impl.ID || got.Variant != j.Case.Variant:
+				r = fail("invalid output: result is for %s %q %s, spec was for %s %q %s",
+					got.Task, got.Variant, got.Impl, j.Task.ID, j.Case.Variant, j.Impl.ID)
+			case len(got.Errors) > 0:
+				r = got
+				r.Status, r.Reason = StatusFailed, "implementation error: "+got.Errors[0]
+			default:
+				r = got
+				r.Status = StatusOK
+			}
+		}
+	}
+	r.Command = argv
+	r.Env = env
+	r.StartedAt = started.Format(time.RFC3339)
+	r.WallSeconds = pr.Wall.Seconds()
+	r.PeakRSSBytes = max(pr.PeakRSS, pr.SampledPeakRSS)
+	r.CPUSeconds = pr.CPUSeconds
+	r.Samples = pr.Samples
+	r.Stderr = tail(pr.Stderr, 2000)
+	r.Size, r.Host = cfg.Size, cfg.Host
+	return r
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return "(nothing on stderr)"
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+// makeSpec builds the spec of job j, with the result going into dir.
+func makeSpec(cfg Config, j Job, dir string) (*Spec, error) {
+	inputs, err := resolveInputs(cfg, j.Case)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := datasetRefs(cfg.DataDir, j.Case.Datasets)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]any{}
+	for k, v := range j.Case.Params {
+		params[k] = v
+	}
+	if j.Task.ModelMeta != "" {
+		var m struct {
+			Trained bool `json:"trained"`
+		}
+		if err := readJSON(filepath.Join(cfg.ModelsDir, j.Task.ModelMeta), &m); err != nil {
+			return nil, err
+		}
+		params["trained"] = m.Trained
+	}
+	d := j.Task.Defaults(cfg.Size)
+	if cfg.Reps > 0 {
+		d.Reps = cfg.Reps
+	}
+	if cfg.Warmup >= 0 {
+		d.Warmup = cfg.Warmup
+	}
+	// Round-trip the params through JSON so the spec's numbers are what
+	// every implementation sees (float64), also for the Go worker.
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	params = map[string]any{}
+	if err := json.Unmarshal(b, &params); err != nil {
+		return nil, err
+	}
+	return &Spec{
+		SchemaVersion: SchemaVersion,
+		Task:          j.Task.ID,
+		Variant:       j.Case.Variant,
+		Impl:          j.Impl.ID,
+		Size:          cfg.Size,
+		Inputs:        inputs,
+		Datasets:      ds,
+		Params:        params,
+		Warmup:        d.Warmup,
+		Reps:          d.Reps,
+		Threads:       cfg.Threads,
+		Device:        cfg.Device,
+		ResultPath:    filepath.Join(dir, "result.json"),
+		WorkDir:       dir,
+	}, nil
+}
+
+// resolveInputs turns "data:" and "models:" paths into absolute paths and
+// checks that each exists.
+func resolveInputs(cfg Config, c Case) (map[string]string, error) {
+	out := map[string]string{}
+	for name, p := range c.Inputs {
+		var full string
+		switch {
+		case strings.HasPrefix(p, "data:"):
+			full = filepath.Join(cfg.DataDir, strings.TrimPrefix(p, "data:"))
+		case strings.HasPrefix(p, "models:"):
+			full = filepath.Join(cfg.ModelsDir, strings.TrimPrefix(p, "models:"))
+		default:
+			full = p
+		}
+		abs, err := filepath.Abs(full)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			what := "mlbench data prepare"
+			if strings.HasPrefix(p, "models:") {
+				what = "mlbench models prepare"
+			}
+			return nil, fmt.Errorf("input %s (%s) is missing: run `%s` first", name, abs, what)
+		}
+		out[name] = abs
+	}
+	return out, nil
+}
+
+// datasetRefs reads the meta.json of each named prepared dataset.
+func datasetRefs(dataDir string, names []string) ([]DatasetRef, error) {
+	var refs []DatasetRef
+	for _, n := range names {
+		var d DatasetRef
+		if err := readJSON(filepath.Join(dataDir, n, "meta.json"), &d); err != nil {
+			return nil, fmt.Errorf("dataset %s is not prepared (%v): run `mlbench data prepare` first", n, err)
+		}
+		refs = append(refs, d)
+	}
+	return refs, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}

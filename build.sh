@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# mlbench: one command that sets up everything on a fresh machine.
+#
+#   ./build.sh         build the Go tool, the Python venv and the Rust binaries
+#   ./build.sh test    build, then run every test (Go, Python, Rust, end to end)
+#   ./build.sh run     build, prepare the data, run the quick suite, print the table
+#
+# Builds are cached outside the checkout, keyed by their inputs, so a second
+# run (or a fresh clone on the same machine) takes seconds:
+#   $MLBENCH_CACHE (default ~/.cache/mlbench)/venv-<hash of requirements.lock + python>
+#   $MLBENCH_CACHE/cargo-target   (cargo's own fingerprints decide what to rebuild)
+# MLBENCH_MIRROR=DIR takes datasets from an offline mirror (see README).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${MLBENCH_CACHE:-$HOME/.cache/mlbench}
+JOBS=$(nproc 2>/dev/null || echo 2)
+export PATH="$HOME/.cargo/bin:/usr/local/go/bin:$PATH"
+export CARGO_TARGET_DIR="$CACHE/cargo-target"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found: install $2"
+}
+
+build_go() {
+  need go "Go 1.26 (https://go.dev/dl)"
+  say "Go: bin/mlbench"
+  mkdir -p "$ROOT/bin"
+  (cd "$ROOT" && go build -trimpath -o bin/mlbench ./cmd/mlbench)
+}
+
+build_python() {
+  need python3 "Python 3.11"
+  local py lock key venv
+  py=$(command -v python3)
+  lock="$ROOT/reference/python/requirements.lock"
+  key=$( (python3 -c 'import sys; print(sys.version)'; cat "$lock") | sha256sum | cut -c1-16)
+  venv="$CACHE/venv-$key"
+  if [ ! -f "$venv/.complete" ]; then
+    say "Python: creating $venv from requirements.lock (first time: a few minutes, torch is large)"
+    rm -rf "$venv"
+    mkdir -p "$CACHE"
+    "$py" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$lock" \
+      || { rm -rf "$venv"; die "pip install -r reference/python/requirements.lock failed"; }
+    touch "$venv/.complete"
+  else
+    say "Python: $venv (cached)"
+  fi
+  ln -sfn "$venv" "$ROOT/.venv"
+}
+
+build_rust() {
+  need cargo "Rust (rustup)"
+  say "Rust: reference/rust (target dir $CARGO_TARGET_DIR)"
+  export MLBENCH_RUSTC_VERSION
+  MLBENCH_RUSTC_VERSION=$(rustc --version | awk '{print $2}')
+  (cd "$ROOT/reference/rust" && cargo build --release --locked -j "$JOBS" --quiet)
+  # Copy every binary of the workspace next to bin/mlbench.
+  mkdir -p "$ROOT/bin"
+  local bins
+  bins=$(cd "$ROOT/reference/rust" && cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json,sys; m=json.load(sys.stdin); print("\n".join(t["name"] for p in m["packages"] for t in p["targets"] if "bin" in t["kind"]))')
+  for b in $bins; do
+    install -m 0755 "$CARGO_TARGET_DIR/release/$b" "$ROOT/bin/$b"
+  done
+}
+
+build_all() {
+  build_go
+  build_python
+  build_rust
+}
+
+prepare_data() {
+  local args=()
+  if [ -n "${MLBENCH_MIRROR:-}" ]; then
+    args+=(--mirror "$MLBENCH_MIRROR")
+  fi
+  say "data: mlbench data prepare ${args[*]:-}"
+  "$ROOT/bin/mlbench" --root "$ROOT" data prepare "${args[@]}"
+}
+
+run_tests() {
+  local failed=0
+  say "test: go vet + go test ./..."
+  (cd "$ROOT" && go vet ./... && go test -count=1 ./...) || failed=1
+  say "test: pytest reference/python"
+  (cd "$ROOT" && .venv/bin/python -m pytest reference/python -q -p no:cacheprovider) || failed=1
+  say "test: cargo test (reference/rust)"
+  (cd "$ROOT/reference/rust" && cargo test --release --locked -j "$JOBS" --quiet) || failed=1
+  say "test: end to end (data prepare, then a short classical run with parity)"
+  if prepare_data; then
+    local out
+    out=$(mktemp -d)
+    "$ROOT/bin/mlbench" --root "$ROOT" run --task 'classical/*' --reps 3 --warmup 0 --out "$out/run" || failed=1
+    "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format csv >/dev/null || failed=1
+    rm -rf "$out"
+  else
+    failed=1
+  fi
+  if [ "$failed" -ne 0 ]; then
+    die "some tests failed (see above)"
+  fi
+  say "all tests passed"
+}
+
+case "${1:-build}" in
+  build) build_all ;;
+  test) build_all; run_tests ;;
+  run)
+    build_all
+    prepare_data
+    shift
+    exec "$ROOT/bin/mlbench" --root "$ROOT" run --size quick "$@"
+    ;;
+  -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$1' (want: build, test, run)" ;;
+esac

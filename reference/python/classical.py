@@ -1,0 +1,121 @@
+"""Classical reference (python-sklearn): linreg, svm and kmeans with scikit-learn.
+
+    python classical.py --spec SPEC.json
+
+Inputs, parameters, phases, metrics and probes: docs/PROTOCOL.md.
+"""
+import numpy as np
+import sklearn
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import accuracy_score, adjusted_rand_score, r2_score, root_mean_squared_error
+from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
+
+import common
+
+
+def load_split(spec, replicate=1):
+    """Train and test rows of X and y, the training rows tiled `replicate` times."""
+    a = {name: np.load(path) for name, path in spec["inputs"].items()}
+    train, test = a["train_idx"], a["test_idx"]
+    X_train, y_train = a["X"][train], a["y"][train]
+    if replicate > 1:
+        X_train, y_train = np.tile(X_train, (replicate, 1)), np.tile(y_train, replicate)
+    return X_train, y_train, a["X"][test], a["y"][test]
+
+
+def linreg(spec, result):
+    replicate = int(spec["params"].get("replicate", 1))
+    for _, timed in common.repetitions(spec):
+        with result.time("load", timed):
+            X_train, y_train, X_test, y_test = load_split(spec, replicate)
+        model = LinearRegression()
+        with result.time("fit", timed):
+            model.fit(X_train, y_train)
+        with result.time("predict", timed):
+            pred = model.predict(X_test)
+
+    result["params"].update(replicate=replicate, fit_intercept=True)
+    result.metric("r2", r2_score(y_test, pred))
+    result.metric("rmse", root_mean_squared_error(y_test, pred))
+    result.probe("coef", [*model.coef_, model.intercept_])
+    result.probe("pred_first20", pred[:20])
+    result["notes"].append(
+        "LinearRegression: X and y centred, then scipy.linalg.lstsq (LAPACK gelsd, SVD); "
+        "intercept = mean(y) - mean(X) . coef")
+
+
+def svm(spec, result):
+    p = spec["params"]
+    params = dict(kernel=p.get("kernel", "linear"), C=float(p.get("C", 1.0)), tol=float(p.get("tol", 1e-3)))
+    for _, timed in common.repetitions(spec):
+        with result.time("load", timed):
+            X_train, y_train, X_test, y_test = load_split(spec)
+        model = SVC(**params)
+        with result.time("fit", timed):
+            model.fit(X_train, y_train)
+        with result.time("predict", timed):
+            pred = model.predict(X_test)
+
+    result["params"].update(params, shrinking=model.shrinking, cache_size=model.cache_size,
+                            max_iter=model.max_iter, multiclass="ovo")
+    result.metric("accuracy", accuracy_score(y_test, pred))
+    result.probe("test_pred", pred)
+    result["notes"].append(
+        "SVC: libsvm SMO (WSS3 working-set selection), one-vs-one over all class pairs with "
+        "majority vote (ties go to the lowest label, break_ties=False), shrinking=True, "
+        "no class weights (sklearn defaults)")
+
+
+def kmeans(spec, result):
+    p = spec["params"]
+    n_init = int(p.get("n_init", 1))
+    if n_init != 1:
+        raise ValueError(f"n_init={n_init}: the protocol compares a single k-means++ run, want 1")
+    params = dict(n_clusters=int(p["k"]), init="k-means++", n_init=1, max_iter=int(p["max_iter"]),
+                  tol=float(p["tol"]), random_state=int(p["seed"]), algorithm="lloyd")
+    n_iter = []
+    for _, timed in common.repetitions(spec):
+        with result.time("load", timed):
+            X, y = np.load(spec["inputs"]["X"]), np.load(spec["inputs"]["y"])
+        model = KMeans(**params)
+        with result.time("fit", timed):
+            model.fit(X)
+        with result.time("predict", timed):
+            labels = model.predict(X)
+        if timed:
+            n_iter.append(float(model.n_iter_))
+
+    result["params"].update(n_init=1, init="k-means++", algorithm="lloyd")
+    result.metric("inertia", model.inertia_)
+    result.metric("ari", adjusted_rand_score(y, labels))
+    result["series"] = {"n_iter": n_iter}
+    result["notes"].append(
+        "KMeans: greedy k-means++ (2 + ln k candidates per centre) seeded by random_state, then "
+        "Lloyd; stops when labels no longer change or when the squared centre shift summed over "
+        "centres <= tol * mean per-feature variance of X (sklearn scales tol by the data); "
+        "inertia_ is sum of squared distances to the final centres")
+
+
+TASKS = {"classical/linreg": linreg, "classical/svm": svm, "classical/kmeans": kmeans}
+
+
+def run(spec):
+    task = TASKS.get(spec["task"])
+    if task is None:
+        raise ValueError(f"unknown task {spec['task']!r}: want one of {', '.join(TASKS)}")
+    result = common.Result(spec, "scikit-learn", sklearn.__version__)
+    if spec["device"] != "cpu":
+        result["device"] = "cpu"
+        result["notes"].append(f"scikit-learn runs on the CPU only; spec asked for {spec['device']}")
+    with threadpool_limits(limits=spec["threads"]):
+        task(spec, result)
+    result["notes"].append(
+        f"threadpoolctl.threadpool_limits({spec['threads']}) around load/fit/predict: "
+        "BLAS (scipy/numpy) and OpenMP (KMeans) pools")
+    return result
+
+
+if __name__ == "__main__":
+    common.main(run)
