@@ -1,0 +1,405 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/internal/sysinfo"
+	"github.com/mlbench/mlbench/report"
+)
+
+func envCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "env",
+		Usage: "print the environment as JSON: CPU, cores, memory, OS, GPU, Go/Python/Rust and framework versions",
+		Action: func(c *cli.Context) error {
+			p, err := resolvePaths(c)
+			if err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(sysinfo.Collect(p.Root, p.Python), "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(c.App.Writer, string(b))
+			return err
+		},
+	}
+}
+
+func dataOptions(c *cli.Context, p paths) data.Options {
+	cache := os.Getenv("MLBENCH_CACHE")
+	if cache == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			cache = filepath.Join(home, ".cache", "mlbench")
+		}
+	}
+	return data.Options{
+		Root:     p.Data,
+		Cache:    filepath.Join(cache, "downloads"),
+		Mirror:   c.String("mirror"),
+		Python:   p.Python,
+		Progress: c.App.ErrWriter,
+	}
+}
+
+func dataCommand() *cli.Command {
+	mirror := &cli.StringFlag{Name: "mirror", Usage: "take the source files from this folder (with MANIFEST.json) instead of downloading them", EnvVars: []string{"MLBENCH_MIRROR"}}
+	return &cli.Command{
+		Name:  "data",
+		Usage: "prepare and list the datasets",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "prepare",
+				Usage: "download (or take from --mirror), verify and prepare datasets into data/processed",
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "dataset", Usage: "dataset to prepare (repeatable; default: all of " + strings.Join(data.Names(), ", ") + ")"},
+					mirror,
+				},
+				Action: func(c *cli.Context) error {
+					if c.Args().Present() {
+						return fmt.Errorf("unexpected argument %q (use --dataset NAME)", c.Args().First())
+					}
+					p, err := resolvePaths(c)
+					if err != nil {
+						return err
+					}
+					if err := data.Prepare(c.StringSlice("dataset"), dataOptions(c, p)); err != nil {
+						return err
+					}
+					return printDataList(c, p)
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "list the datasets, whether each is prepared, its source sha256 and whether it is the official copy",
+				Flags: []cli.Flag{mirror},
+				Action: func(c *cli.Context) error {
+					p, err := resolvePaths(c)
+					if err != nil {
+						return err
+					}
+					return printDataList(c, p)
+				},
+			},
+		},
+	}
+}
+
+func printDataList(c *cli.Context, p paths) error {
+	es, err := data.List(dataOptions(c, p))
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATASET\tPREPARED\tOFFICIAL\tSHA256\tSOURCE")
+	for _, e := range es {
+		prep, off, sha, src := "no", "-", "-", "-"
+		if e.Prepared {
+			prep, sha, src = "yes", e.Ref.SHA256, e.Ref.Source
+			off = fmt.Sprint(e.Ref.Official)
+		}
+		if e.Err != "" {
+			prep = "error: " + e.Err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, prep, off, sha, src)
+	}
+	return tw.Flush()
+}
+
+func launcher(p paths) (bench.Paths, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return bench.Paths{}, err
+	}
+	return bench.Paths{Root: p.Root, Python: p.Python, RustBin: p.RustBin,
+		Self: []string{self, "worker"}, GoLookup: worker.Lookup}, nil
+}
+
+func listCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list every task x implementation and whether it can run here (and if not, why)",
+		Action: func(c *cli.Context) error {
+			p, err := resolvePaths(c)
+			if err != nil {
+				return err
+			}
+			l, err := launcher(p)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.App.Writer, 2, 8, 2, ' ', 0)
+			fmt.Fprintln(tw, "TASK\tIMPLEMENTATION\tLANGUAGE\tRUNNABLE")
+			for _, t := range bench.Tasks {
+				for _, i := range t.Impls {
+					state := "yes"
+					if _, err := l.Command(t.ID, i); err != nil {
+						state = "no: " + oneLine(err.Error())
+					}
+					id := i.ID
+					if i.ID == t.Reference {
+						id += " (reference)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, id, i.Language(), state)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the selected tasks and implementations, store one result per (task, implementation), print the comparison",
+		Description: "Each implementation runs in its own process with the same spec, threads and inputs; the reference " +
+			"implementation of each selected task always runs too, because parity is judged against it. A crash, a " +
+			"timeout, an invalid result or a parity failure becomes a failed result and the run goes on. The exit " +
+			"status is 0 when every result passed, 3 when some failed, 1 when the run could not be made.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "task", Value: "*", Usage: "task glob, e.g. 'classical/*'"},
+			&cli.StringFlag{Name: "impl", Value: "*", Usage: "implementation glob, e.g. 'go-*' or '*-ort'"},
+			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick or full"},
+			&cli.IntFlag{Name: "reps", Usage: "timed repetitions (default: the task's, for the size)"},
+			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "warm-up repetitions (default: the task's, for the size)"},
+			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "threads for every implementation (sets GOMAXPROCS, OMP/MKL/OpenBLAS, RAYON, framework knobs)"},
+			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
+			&cli.StringFlag{Name: "out", Usage: "results directory (default: results/<UTC timestamp>)"},
+			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "time limit of each implementation process"},
+		},
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	if c.Args().Present() {
+		return fmt.Errorf("unexpected argument %q (use --task and --impl)", c.Args().First())
+	}
+	p, err := resolvePaths(c)
+	if err != nil {
+		return err
+	}
+	size := c.String("size")
+	if size != bench.SizeQuick && size != bench.SizeFull {
+		return fmt.Errorf("--size %q: want quick or full", size)
+	}
+	if c.Int("threads") < 1 {
+		return fmt.Errorf("--threads %d: want at least 1", c.Int("threads"))
+	}
+	if d := c.String("device"); d != "cpu" && d != "cuda" {
+		return fmt.Errorf("--device %q: want cpu or cuda", d)
+	}
+	if c.Int("reps") < 0 {
+		return fmt.Errorf("--reps %d: want at least 1", c.Int("reps"))
+	}
+	tasks, impls, err := bench.Select(bench.Tasks, bench.Selection{Task: c.String("task"), Impl: c.String("impl")})
+	if err != nil {
+		return err
+	}
+	l, err := launcher(p)
+	if err != nil {
+		return err
+	}
+	jobs, skipped := bench.Runnable(bench.Plan(tasks, impls, size), l)
+	for _, s := range dedupSkips(skipped) {
+		fmt.Fprintf(c.App.ErrWriter, "skip %s: %s\n", s.Job.Task.ID+" "+s.Job.Impl.ID, oneLine(s.Reason))
+	}
+	if len(jobs) == 0 {
+		return fmt.Errorf("nothing runnable here for --task %q --impl %q (see `mlbench list`)", c.String("task"), c.String("impl"))
+	}
+	out := c.String("out")
+	if out == "" {
+		out = filepath.Join(p.Results, time.Now().UTC().Format("20060102T150405Z"))
+	}
+	if _, err := os.Stat(out); err == nil {
+		if ents, _ := os.ReadDir(out); len(ents) > 0 {
+			return fmt.Errorf("results directory %s is not empty", out)
+		}
+	}
+	cfg := bench.Config{
+		DataDir: p.Data, ModelsDir: p.Models, OutDir: out, Size: size,
+		Reps: c.Int("reps"), Warmup: c.Int("warmup"), Threads: c.Int("threads"), Device: c.String("device"),
+		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(),
+	}
+	prog := newProgress(c.App.ErrWriter, len(jobs))
+	live := newLiveTable(c.App.Writer)
+	cfg.OnStart = func(j bench.Job, i, n int) { prog.start(i, j.Label()) }
+	cfg.OnResult = func(r *bench.Result, i, n int) {
+		prog.clear()
+		live.add(r)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results, err := bench.Run(ctx, cfg, jobs)
+	prog.clear()
+	if err != nil {
+		return err
+	}
+	if err := writeRunInfo(out, c, cfg, len(jobs), skipped); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "\nResults in %s\n\n", out)
+	if err := report.Write(c.App.Writer, results, report.Markdown); err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range results {
+		if r.Status != bench.StatusOK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return cli.Exit(fmt.Sprintf("%d of %d results failed (see %s)", failed, len(results), out), ExitFailed)
+	}
+	return nil
+}
+
+// dedupSkips keeps one skip line per (task, implementation) across cases.
+func dedupSkips(ss []bench.Skip) []bench.Skip {
+	seen := map[string]bool{}
+	var out []bench.Skip
+	for _, s := range ss {
+		k := s.Job.Task.ID + " " + s.Job.Impl.ID
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// runInfo is results/<ts>/run.json: how the run was made.
+type runInfo struct {
+	Command  []string          `json:"command"`
+	Started  string            `json:"finished_at"`
+	Size     string            `json:"size"`
+	Threads  int               `json:"threads"`
+	Device   string            `json:"device"`
+	Timeout  string            `json:"timeout"`
+	Jobs     int               `json:"jobs"`
+	Skipped  map[string]string `json:"skipped,omitempty"`
+	Host     *bench.HostInfo   `json:"host"`
+	ThreadEn []string          `json:"thread_env"`
+}
+
+func writeRunInfo(out string, c *cli.Context, cfg bench.Config, n int, skipped []bench.Skip) error {
+	ri := runInfo{Command: os.Args, Started: time.Now().UTC().Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
+		Device: cfg.Device, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host, ThreadEn: bench.ThreadEnv(cfg.Threads)}
+	for _, s := range dedupSkips(skipped) {
+		if ri.Skipped == nil {
+			ri.Skipped = map[string]string{}
+		}
+		ri.Skipped[s.Job.Task.ID+" "+s.Job.Impl.ID] = s.Reason
+	}
+	return bench.WriteJSONAtomic(filepath.Join(out, "run.json"), ri)
+}
+
+func formatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "format", Value: string(report.Markdown), Usage: "markdown, json or csv"}
+}
+
+func reportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "print the comparison table of a results directory (default: the newest under results/)",
+		ArgsUsage: "[DIR]",
+		Flags:     []cli.Flag{formatFlag()},
+		Action: func(c *cli.Context) error {
+			f, err := report.ParseFormat(c.String("format"))
+			if err != nil {
+				return err
+			}
+			if c.NArg() > 1 {
+				return fmt.Errorf("report takes one results directory, got %d arguments", c.NArg())
+			}
+			dir := c.Args().First()
+			if dir == "" {
+				p, err := resolvePaths(c)
+				if err != nil {
+					return err
+				}
+				if dir, err = newestRun(p.Results); err != nil {
+					return err
+				}
+			}
+			rs, err := report.Load(dir)
+			if err != nil {
+				return err
+			}
+			return report.Write(c.App.Writer, rs, f)
+		},
+	}
+}
+
+func newestRun(results string) (string, error) {
+	ents, err := os.ReadDir(results)
+	if err != nil {
+		return "", fmt.Errorf("no results yet (%v): run `mlbench run` first", err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) == 0 {
+		return "", fmt.Errorf("no results in %s: run `mlbench run` first", results)
+	}
+	sort.Strings(dirs)
+	return filepath.Join(results, dirs[len(dirs)-1]), nil
+}
+
+func compareCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "compare two results directories per (task, implementation, phase), benchstat-style ('~' when not significant)",
+		ArgsUsage: "OLD NEW",
+		Flags:     []cli.Flag{formatFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return fmt.Errorf("compare needs two results directories, OLD and NEW; got %d arguments", c.NArg())
+			}
+			f, err := report.ParseFormat(c.String("format"))
+			if err != nil {
+				return err
+			}
+			old, err := report.Load(c.Args().Get(0))
+			if err != nil {
+				return err
+			}
+			cur, err := report.Load(c.Args().Get(1))
+			if err != nil {
+				return err
+			}
+			return report.WriteCompare(c.App.Writer, old, cur, f)
+		},
+	}
+}
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "worker",
+		Usage:  "run one Go implementation for a spec (used by `run`)",
+		Hidden: true,
+		Flags:  []cli.Flag{&cli.StringFlag{Name: "spec", Required: true, Usage: "task spec JSON"}},
+		Action: func(c *cli.Context) error {
+			return worker.Main(c.String("spec"))
+		},
+	}
+}
