@@ -1,0 +1,317 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlbench/mlbench/bench"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./report -update to create it")
+	assert.Equal(t, string(want), string(got), "output differs from %s (go test ./report -update rewrites it)", path)
+}
+
+func load(t *testing.T, dir string) []*bench.Result {
+	t.Helper()
+	rs, err := Load(filepath.Join("testdata", dir))
+	require.NoError(t, err)
+	return rs
+}
+
+func TestLoad(t *testing.T) {
+	rs := load(t, "run1")
+	// 12 result files; the dot-file (a partial write) and spec.json are ignored.
+	require.Len(t, rs, 12)
+	var ids []string
+	for _, r := range rs {
+		ids = append(ids, r.Task+" "+r.Variant+" "+r.Impl)
+	}
+	assert.Equal(t, []string{
+		"classical/kmeans n=1000 go-gonum",
+		"classical/kmeans n=1000 python-sklearn",
+		"classical/kmeans n=1000 rust-linfa",
+		"classical/kmeans n=1000 rust-smartcore",
+		"classical/kmeans n=10000 go-gonum",
+		"classical/kmeans n=10000 python-sklearn",
+		"classical/kmeans n=10000 rust-linfa",
+		"classical/kmeans n=10000 rust-smartcore",
+		"classical/svm  go-gonum",
+		"classical/svm  python-sklearn",
+		"llm/bert-qa  go-ort",
+		"llm/bert-qa  python-transformers",
+	}, ids)
+	// A failed result without phases is kept.
+	assert.Equal(t, bench.StatusFailed, rs[7].Status)
+	assert.Empty(t, rs[7].Phases)
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	require.EqualError(t, err, "no results in "+dir)
+
+	bad := filepath.Join(dir, "x.result.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"schema_version": 1, "task": `), 0o644))
+	_, err = Load(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad)
+	assert.Contains(t, err.Error(), "invalid result JSON")
+
+	require.NoError(t, os.WriteFile(bad, []byte(`{"schema_version": 99, "task": "classical/svm", "impl": "go-gonum"}`), 0o644))
+	_, err = Load(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "schema_version 99")
+
+	_, err = Load(filepath.Join(dir, "missing"))
+	assert.Error(t, err)
+}
+
+func TestGolden(t *testing.T) {
+	for _, run := range []string{"run1", "run2"} {
+		rs := load(t, run)
+		for _, f := range Formats {
+			t.Run(run+"/"+string(f), func(t *testing.T) {
+				var b bytes.Buffer
+				require.NoError(t, Write(&b, rs, f))
+				golden(t, run+"."+ext(f)+".golden", b.Bytes())
+			})
+		}
+	}
+	old, new := load(t, "run1"), load(t, "run2")
+	for _, f := range Formats {
+		t.Run("compare/"+string(f), func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, WriteCompare(&b, old, new, f))
+			golden(t, "compare."+ext(f)+".golden", b.Bytes())
+		})
+	}
+}
+
+func ext(f Format) string {
+	if f == Markdown {
+		return "md"
+	}
+	return string(f)
+}
+
+// mdRow returns the markdown table row of impl in the section titled title.
+func mdRow(t *testing.T, md, title, impl string) string {
+	t.Helper()
+	_, sec, ok := strings.Cut(md, "\n## "+title+"\n")
+	require.True(t, ok, "no section %q", title)
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	for _, l := range strings.Split(sec, "\n") {
+		if strings.HasPrefix(l, "| "+impl+" |") {
+			return l
+		}
+	}
+	t.Fatalf("no row %s in section %s", impl, title)
+	return ""
+}
+
+func mdRows(t *testing.T, md, title string) []string {
+	t.Helper()
+	_, sec, ok := strings.Cut(md, "\n## "+title+"\n")
+	require.True(t, ok, "no section %q", title)
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var impls []string
+	for _, l := range strings.Split(sec, "\n") {
+		if strings.HasPrefix(l, "| ") {
+			f := strings.Split(l, " | ")
+			impls = append(impls, strings.TrimPrefix(f[0], "| "))
+		}
+	}
+	require.NotEmpty(t, impls)
+	return impls[1:] // past the column header
+}
+
+func jsonRows(t *testing.T, rs []*bench.Result) map[string]jsonRow {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, JSON))
+	var rows []jsonRow
+	require.NoError(t, json.Unmarshal(b.Bytes(), &rows))
+	m := map[string]jsonRow{}
+	for _, r := range rows {
+		m[r.Task+" "+r.Variant+" "+r.Impl] = r
+	}
+	return m
+}
+
+func TestFailedNeverRanked(t *testing.T) {
+	rs := load(t, "run1")
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+
+	// rust-smartcore crashed on n=10000: FAILED with the first line of the
+	// reason, no timings, no ratio, listed last.
+	row := mdRow(t, md, "classical/kmeans n=10000", "rust-smartcore")
+	assert.Contains(t, row, "| FAILED: exit status 101: thread 'main' panicked at src/main.rs:88: index out of bounds |")
+	assert.NotContains(t, row, "x [")
+	assert.NotContains(t, row, "RUST_BACKTRACE")
+	assert.Equal(t, []string{"python-sklearn", "go-gonum", "rust-linfa", "rust-smartcore"},
+		mdRows(t, md, "classical/kmeans n=10000"))
+
+	j := jsonRows(t, rs)["classical/kmeans n=10000 rust-smartcore"]
+	assert.Equal(t, "failed", j.Status)
+	assert.Zero(t, j.Rank)
+	assert.Nil(t, j.Ratio)
+	assert.Empty(t, j.Ratios)
+}
+
+func TestParityFailureNeverRanked(t *testing.T) {
+	rs := load(t, "run1")
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+
+	// rust-smartcore is the fastest on n=1000 but its inertia is 7% off.
+	row := mdRow(t, md, "classical/kmeans n=1000", "rust-smartcore")
+	assert.Contains(t, row, "FAILED: parity: metric_rel:inertia 0.0734 vs limit 0.01")
+	assert.NotContains(t, row, "x [")
+	assert.NotContains(t, row, " ms ")
+	assert.True(t, strings.HasSuffix(row, "| FAILED: metric_rel:inertia 0.0734 vs limit 0.01 |"), row)
+	assert.Equal(t, []string{"python-sklearn", "go-gonum", "rust-linfa", "rust-smartcore"},
+		mdRows(t, md, "classical/kmeans n=1000"))
+
+	js := jsonRows(t, rs)
+	j := js["classical/kmeans n=1000 rust-smartcore"]
+	assert.Equal(t, "failed", j.Status)
+	assert.Zero(t, j.Rank)
+	assert.Nil(t, j.Ratio)
+	assert.Equal(t, 1, js["classical/kmeans n=1000 go-gonum"].Rank)
+	assert.Equal(t, 2, js["classical/kmeans n=1000 rust-linfa"].Rank)
+	assert.Equal(t, 3, js["classical/kmeans n=1000 python-sklearn"].Rank)
+
+	// The CSV gives no ratio either.
+	b.Reset()
+	require.NoError(t, Write(&b, rs, CSV))
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "classical/kmeans,n=1000,rust-smartcore,") {
+			assert.Contains(t, l, ",,,,,failed,parity:", l)
+		}
+	}
+}
+
+func TestReportRatiosAndSignificance(t *testing.T) {
+	rs := load(t, "run1")
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+	// go-gonum is twice as fast as scikit-learn: a significant ratio.
+	assert.Contains(t, mdRow(t, md, "classical/kmeans n=10000", "go-gonum"), "| 0.50x [")
+	assert.Contains(t, mdRow(t, md, "classical/kmeans n=10000", "go-gonum"), "] faster |")
+	// rust-linfa is within noise of scikit-learn: "~".
+	assert.Regexp(t, `\| 1\.0\dx \[[0-9., ]+\] ~ \|`, mdRow(t, md, "classical/kmeans n=10000", "rust-linfa"))
+	assert.Contains(t, mdRow(t, md, "classical/kmeans n=10000", "python-sklearn"), "| ref |")
+	// Headers, dataset provenance, n/a metrics and warnings.
+	assert.Contains(t, md, "dataset: digits (NOT official: Copied from scikit-learn's bundled digits.csv.gz)")
+	assert.Contains(t, md, "dataset: blobs (official)")
+	assert.Contains(t, md, "- warning: go-ort load: need >= 6 samples for confidence interval at level 0.95")
+	assert.Contains(t, md, "- warning: go-ort tokenize: too short")
+	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "go-ort"), "| n/a | n/a |")
+	assert.Contains(t, md, "## classical/kmeans scaling (fit median)")
+}
+
+func TestCompare(t *testing.T) {
+	old, new := load(t, "run1"), load(t, "run2")
+	var b bytes.Buffer
+	require.NoError(t, WriteCompare(&b, old, new, Markdown))
+	md := b.String()
+	line := func(sec, impl, phase string) string {
+		_, s, ok := strings.Cut(md, "\n## "+sec+"\n")
+		require.True(t, ok, sec)
+		s, _, _ = strings.Cut(s, "\n## ")
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "| "+impl+" | "+phase+" |") {
+				return l
+			}
+		}
+		t.Fatalf("no row %s %s in %s", impl, phase, sec)
+		return ""
+	}
+	// go-gonum's fit doubled: a clear, significant +100%.
+	assert.Regexp(t, `\| \+\d+\.\d% \(p=0\.\d+\) \|$`, line("classical/kmeans n=10000", "go-gonum", "fit"))
+	assert.Contains(t, line("classical/kmeans n=10000", "go-gonum", "fit"), "| +100.0% (p=")
+	// scikit-learn's timings were only reshuffled: not significant.
+	assert.Contains(t, line("classical/kmeans n=10000", "python-sklearn", "fit"), "| ~ (p=")
+	// The old crash is FAILED and not compared.
+	assert.Contains(t, line("classical/kmeans n=10000", "rust-smartcore", "fit"), "| FAILED | 12.2 ms")
+	assert.True(t, strings.HasSuffix(line("classical/kmeans n=10000", "rust-smartcore", "fit"), "| FAILED |"))
+	assert.Contains(t, md, "- note: rust-smartcore old FAILED: exit status 101")
+	assert.Contains(t, md, "- note: go-gonum: framework changed: gonum 0.17.0 -> gonum 0.17.1")
+	// What one side lacks.
+	assert.Contains(t, line("classical/svm", "go-gonum", "fit"), "(only in old)")
+	assert.Contains(t, line("classical/svm", "rust-linfa", "fit"), "(only in new)")
+	assert.Contains(t, line("llm/bert-qa", "go-ort", "model"), "(only in old)")
+}
+
+func TestParseFormat(t *testing.T) {
+	for in, want := range map[string]Format{"markdown": Markdown, "md": Markdown, "JSON": JSON, "csv": CSV} {
+		f, err := ParseFormat(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, f)
+	}
+	_, err := ParseFormat("html")
+	assert.EqualError(t, err, `unknown format "html" (want markdown, json or csv)`)
+	assert.Error(t, Write(&bytes.Buffer{}, load(t, "run1"), "html"))
+	assert.Error(t, Write(&bytes.Buffer{}, nil, Markdown))
+}
+
+func TestFormatting(t *testing.T) {
+	assert.Equal(t, "123 ns", fmtDur(123e-9))
+	assert.Equal(t, "1.23 µs", fmtDur(1.234e-6))
+	assert.Equal(t, "20.3 ms", fmtDur(0.0203))
+	assert.Equal(t, "1.00 s", fmtDur(1))
+	assert.Equal(t, "1234 s", fmtDur(1234.4))
+	assert.Equal(t, "99712", fmtNum(99712.46))
+	assert.Equal(t, "0.9871", fmtNum(0.98712))
+	assert.Equal(t, "2e-05", fmtNum(2e-5))
+	assert.Equal(t, "a sentence", firstSentence("a sentence. Another one."))
+	assert.Equal(t, -1, compareVariants("n=1000", "n=10000"))
+	assert.Equal(t, 1, compareVariants("n=100000", "n=10000"))
+}
+
+func TestFailedReferenceGivesNoRatios(t *testing.T) {
+	var rs []*bench.Result
+	for _, r := range load(t, "run1") {
+		if r.Task == "classical/kmeans" && r.Variant == "n=1000" {
+			if r.Impl == "python-sklearn" {
+				r.Status, r.Reason = bench.StatusFailed, "timed out after 600s"
+			}
+			rs = append(rs, r)
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+	assert.Contains(t, mdRow(t, md, "classical/kmeans n=1000", "python-sklearn"), "| FAILED: timed out after 600s |")
+	assert.NotContains(t, md, "x [")
+	assert.Contains(t, md, "- note: no ratios: reference python-sklearn FAILED")
+	// The reference still leads the table; the ok rows follow, fastest first.
+	assert.Equal(t, []string{"python-sklearn", "go-gonum", "rust-linfa", "rust-smartcore"}, mdRows(t, md, "classical/kmeans n=1000"))
+
+	// Two results for one implementation of one case are an error, not a guess.
+	assert.ErrorContains(t, Write(&b, append(rs, rs[0]), Markdown), "two results for classical/kmeans n=1000")
+	assert.ErrorContains(t, WriteCompare(&b, append(rs, rs[0]), rs, Markdown), "old: two results")
+}
