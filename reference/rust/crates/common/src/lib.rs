@@ -1,6 +1,8 @@
 //! The Rust side of the runner protocol (docs/PROTOCOL.md, schema version 1):
 //! spec and result types, `.npy` loading, a monotonic timer, atomic writes.
 
+pub mod classical;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
