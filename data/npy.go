@@ -156,24 +156,7 @@ func WriteNPY(w io.Writer, dtype string, shape []int, data []float64) error {
 	if n != len(data) {
 		return fmt.Errorf("WriteNPY: shape %v holds %d elements, got %d", shape, n, len(data))
 	}
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = strconv.Itoa(d)
-	}
-	st := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		st += ","
-	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", dtype, st)
-	for (10+len(h)+1)%64 != 0 {
-		h += " "
-	}
-	h += "\n"
-	hdr := make([]byte, 10, 10+len(h))
-	copy(hdr, npyMagic)
-	hdr[6], hdr[7] = 1, 0
-	binary.LittleEndian.PutUint16(hdr[8:], uint16(len(h)))
-	hdr = append(hdr, h...)
+	hdr := npyHeader(dtype, shape)
 	var size int
 	switch dtype {
 	case "<f8", "<i8":
@@ -199,4 +182,28 @@ func WriteNPY(w io.Writer, dtype string, shape []int, data []float64) error {
 	}
 	_, err := w.Write(body)
 	return err
+}
+
+// npyHeader returns the .npy (format 1.0) header for dtype and shape; the
+// data follows it directly.
+func npyHeader(dtype string, shape []int) []byte {
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	st := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		st += ","
+	}
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", dtype, st)
+	for (10+len(h)+1)%64 != 0 {
+		h += " "
+	}
+	h += "\n"
+	hdr := make([]byte, 10, 10+len(h))
+	copy(hdr, npyMagic)
+	hdr[6], hdr[7] = 1, 0
+	binary.LittleEndian.PutUint16(hdr[8:], uint16(len(h)))
+	hdr = append(hdr, h...)
+	return hdr
 }
