@@ -52,7 +52,7 @@ func New(stdout, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "root", Usage: "repository root (default: found from the current directory or the binary)", EnvVars: []string{"MLBENCH_ROOT"}},
 		},
 		Commands: []*cli.Command{
-			envCommand(), dataCommand(), listCommand(), runCommand(), reportCommand(), compareCommand(), workerCommand(),
+			envCommand(), dataCommand(), modelsCommand(), listCommand(), runCommand(), reportCommand(), compareCommand(), workerCommand(),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by Main.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -120,6 +121,51 @@ func printDataList(c *cli.Context, p paths) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, prep, off, sha, src)
 	}
 	return tw.Flush()
+}
+
+func modelsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "models",
+		Usage: "prepare the LLM checkpoints (safetensors, ONNX export, tokenizer) into data/models",
+		Subcommands: []*cli.Command{{
+			Name: "prepare",
+			Usage: "make bert-qa and gpt2 from --from (a local directory or Hugging Face id, when reachable) or, " +
+				"without it, a seeded random initialisation of the real configuration; then export ONNX and check it",
+			Flags: []cli.Flag{
+				&cli.StringSliceFlag{Name: "model", Usage: "bert-qa or gpt2 (repeatable; default both)"},
+				&cli.StringFlag{Name: "from", Usage: "trained weights: a local directory or a Hugging Face model id"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.Args().Present() {
+					return fmt.Errorf("unexpected argument %q (use --model NAME)", c.Args().First())
+				}
+				p, err := resolvePaths(c)
+				if err != nil {
+					return err
+				}
+				script := filepath.Join(p.Root, "reference", "python", "models.py")
+				if _, err := os.Stat(script); err != nil {
+					return fmt.Errorf("model preparation is not available: %v", err)
+				}
+				args := []string{script, "--out", p.Models, "--tokenizers", filepath.Join(p.Data, "tokenizers")}
+				for _, m := range c.StringSlice("model") {
+					if m != "bert-qa" && m != "gpt2" {
+						return fmt.Errorf("unknown model %q (want bert-qa or gpt2)", m)
+					}
+					args = append(args, "--model", m)
+				}
+				if f := c.String("from"); f != "" {
+					args = append(args, "--from", f)
+				}
+				cmd := exec.Command(p.Python, args...)
+				cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
+				if err := cmd.Run(); err != nil {
+					return fmt.Errorf("models prepare: %s: %v", filepath.Base(script), err)
+				}
+				return nil
+			},
+		}},
+	}
 }
 
 func launcher(p paths) (bench.Paths, error) {
