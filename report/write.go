@@ -157,15 +157,25 @@ func writeSection(e *errWriter, s *section) {
 	for _, t := range s.Warnings {
 		lines = append(lines, "- warning: "+t)
 	}
+	// The same warning for several (implementation, phase) pairs is one
+	// line that names them all.
+	var texts []string
+	where := map[string][]string{}
 	for _, w := range s.Rows {
 		if w.Failed {
 			continue
 		}
 		for _, p := range s.Phases {
 			for _, t := range w.Sums[p].Warnings {
-				lines = append(lines, fmt.Sprintf("- warning: %s %s: %s", w.R.Impl, p, t))
+				if where[t] == nil {
+					texts = append(texts, t)
+				}
+				where[t] = append(where[t], w.R.Impl+" "+p)
 			}
 		}
+	}
+	for _, t := range texts {
+		lines = append(lines, fmt.Sprintf("- warning: %s: %s", strings.Join(where[t], ", "), t))
 	}
 	for _, t := range s.Notes {
 		lines = append(lines, "- note: "+t)
