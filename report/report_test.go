@@ -227,7 +227,7 @@ func TestReportRatiosAndSignificance(t *testing.T) {
 	// Headers, dataset provenance, n/a metrics and warnings.
 	assert.Contains(t, md, "dataset: digits (NOT official: Copied from scikit-learn's bundled digits.csv.gz)")
 	assert.Contains(t, md, "dataset: blobs (official)")
-	assert.Contains(t, md, "- warning: go-ort load: need >= 6 samples for confidence interval at level 0.95")
+	assert.Contains(t, md, "go-ort load: need >= 6 samples for confidence interval at level 0.95")
 	assert.Contains(t, md, "go-ort tokenize: too short")
 	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "go-ort"), "| n/a | n/a |")
 	assert.Contains(t, md, "## classical/kmeans scaling (fit median)")
