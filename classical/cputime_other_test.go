@@ -1,0 +1,5 @@
+//go:build !unix
+
+package classical
+
+func cpuSeconds() float64 { return 0 }
