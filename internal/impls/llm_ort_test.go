@@ -1,0 +1,102 @@
+package impls
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/tokenize"
+)
+
+func TestGoORTRegistered(t *testing.T) {
+	for _, task := range []string{"llm/bert-qa", "llm/gpt2"} {
+		err := worker.Lookup(task, "go-ort")
+		if !tokenize.Built() {
+			require.ErrorIs(t, err, tokenize.ErrNotBuilt, "without the tokenizers tag, Available says so")
+		} else if err != nil {
+			assert.Contains(t, err.Error(), "ONNX Runtime library not found")
+		}
+	}
+}
+
+// llmInputs returns the repository's prepared files for an end-to-end run
+// (models from data/models, or $MLBENCH_TEST_MODELS), skipping when go-ort
+// cannot run here or a file is missing.
+func llmInputs(t *testing.T, model string, extra ...string) map[string]string {
+	t.Helper()
+	if err := ortAvailable(); err != nil {
+		t.Skipf("go-ort not available: %v", err)
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	models := filepath.Join(root, "data", "models")
+	if d := os.Getenv("MLBENCH_TEST_MODELS"); d != "" { // e.g. models.py --tiny output
+		models = d
+	}
+	dir := filepath.Join(models, model)
+	in := map[string]string{"model_dir": dir, "tokenizer": filepath.Join(dir, "tokenizer.json")}
+	for i := 0; i+1 < len(extra); i += 2 {
+		in[extra[i]] = filepath.Join(root, "data", "processed", extra[i+1])
+	}
+	for _, p := range append([]string{filepath.Join(dir, "model.onnx")}, in["tokenizer"], in[extra[0]]) {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s missing (mlbench models prepare / data prepare): %v", p, err)
+		}
+	}
+	return in
+}
+
+func runORTSpec(t *testing.T, task string, inputs map[string]string, params map[string]any) *bench.Result {
+	t.Helper()
+	dir := t.TempDir()
+	spec := bench.Spec{
+		SchemaVersion: bench.SchemaVersion, Task: task, Impl: "go-ort", Size: bench.SizeQuick,
+		Inputs: inputs, Params: params, Warmup: 1, Reps: 1, Threads: 2, Device: "cpu",
+		Datasets:   []bench.DatasetRef{{Name: "test", Source: "test"}},
+		ResultPath: filepath.Join(dir, "result.json"), WorkDir: dir,
+	}
+	b, err := json.Marshal(spec)
+	require.NoError(t, err)
+	specPath := filepath.Join(dir, "spec.json")
+	require.NoError(t, os.WriteFile(specPath, b, 0o644))
+	require.NoError(t, worker.Main(specPath))
+	out, err := os.ReadFile(spec.ResultPath)
+	require.NoError(t, err)
+	res, err := bench.DecodeResult(out)
+	require.NoError(t, err)
+	assert.Empty(t, res.Errors)
+	assert.Equal(t, "onnxruntime", res.Framework)
+	assert.NotEmpty(t, res.FrameworkVersion)
+	assert.Len(t, res.Phases["load"], 1)
+	return res
+}
+
+func TestGoORTBertQAEndToEnd(t *testing.T) {
+	in := llmInputs(t, "bert-qa", "squad", "squad_v2_dev/dev-v2.0.json")
+	res := runORTSpec(t, "llm/bert-qa", in, map[string]any{
+		"max_length": 384, "stride": 128, "n_best": 20, "max_answer_length": 30, "limit": 3, "trained": false})
+	for _, ph := range []string{"tokenize", "model", "postprocess"} {
+		assert.Len(t, res.Phases[ph], 3, ph)
+	}
+	assert.Greater(t, res.Metrics["requests_per_s"], 0.0)
+	assert.Contains(t, res.NotApplicable, "em")
+	assert.Len(t, res.Probes["start_logits"], 3*64)
+	assert.Len(t, res.Probes["end_logits"], 3*64)
+	t.Logf("metrics %v", res.Metrics)
+}
+
+func TestGoORTGPT2EndToEnd(t *testing.T) {
+	in := llmInputs(t, "gpt2", "prompts", "prompts/prompts.json")
+	res := runORTSpec(t, "llm/gpt2", in, map[string]any{"new_tokens": 5, "limit": 1})
+	assert.Len(t, res.Phases["ttft"], 1)
+	assert.Len(t, res.Phases["per_token"], 4)
+	assert.Len(t, res.Probes["gen_logits"], 5*256)
+	assert.Len(t, res.Probes["tokens"], 5)
+	t.Logf("metrics %v tokens %v", res.Metrics, res.Probes["tokens"])
+}
