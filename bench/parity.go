@@ -59,6 +59,9 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 		w, okw := ref.Metrics[r.Key]
 		if !okg || !okw {
 			c.Detail = missing("metric", r.Key, okg, okw)
+			if why, ok := got.NotApplicable[r.Key]; ok && !okg {
+				c.Detail = fmt.Sprintf("metric %s not applicable in this result: %s", r.Key, why)
+			}
 			return c
 		}
 		d := math.Abs(g - w)

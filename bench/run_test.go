@@ -307,6 +307,10 @@ func TestParityRules(t *testing.T) {
 	assert.True(t, c.OK)
 	c = Rule{Kind: ProbeMaxAbs, Key: "p", Index: []int{1, 2}, Limit: 0}.Check(got, ref)
 	assert.True(t, c.OK, "index restricts the comparison")
+	got.NotApplicable = map[string]string{"z": "cannot start from given centres"}
+	c = Rule{Kind: MetricRel, Key: "z", Limit: 1}.Check(got, ref)
+	assert.False(t, c.OK)
+	assert.Equal(t, "metric z not applicable in this result: cannot start from given centres", c.Detail)
 	c = Rule{Kind: ProbeMaxAbs, Key: "q", Limit: 1}.Check(got, ref)
 	assert.False(t, c.OK)
 	assert.Contains(t, c.Detail, "missing from both")

@@ -163,14 +163,20 @@ var Tasks = []*Task{
 				dir := fmt.Sprintf("data:blobs/n%d/", n)
 				cs = append(cs, Case{
 					Variant:  fmt.Sprintf("n=%d", n),
-					Inputs:   in("X", dir+"X.npy", "y", dir+"y.npy"),
+					Inputs:   in("X", dir+"X.npy", "y", dir+"y.npy", "init", dir+"init.npy"),
 					Datasets: []string{fmt.Sprintf("blobs/n%d", n)},
 					Params:   map[string]any{"k": 8, "seed": 42, "max_iter": 300, "tol": 1e-4, "n_init": 1},
 				})
 			}
 			return cs
 		},
-		Parity: []Rule{{Kind: MetricRel, Key: "inertia", Limit: 0.01}},
+		// Parity: every implementation fits once more, untimed, from the
+		// same stored k-means++ centres (init.npy); from the same start
+		// Lloyd must reach the same inertia. The timed fits use each
+		// library's own seeded k-means++, whose draws differ between
+		// libraries and may end in another local optimum: their inertia
+		// and ARI are reported as quality, not judged.
+		Parity: []Rule{{Kind: MetricRel, Key: "inertia_shared_init", Limit: 0.01}},
 		Quick:  Defaults{Warmup: 1, Reps: 7},
 		Full:   Defaults{Warmup: 1, Reps: 7},
 	},

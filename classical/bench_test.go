@@ -1,4 +1,4 @@
-package classical
+package classical_test
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/mlbench/mlbench/classical"
 	"github.com/mlbench/mlbench/data"
 )
 
@@ -34,18 +35,25 @@ func readOrNil(b *testing.B, name string) *data.Array {
 	return a
 }
 
+// syntheticBlobs is the 1e6×8 blobs data set as `mlbench data prepare`
+// generates it.
+func syntheticBlobs() *mat.Dense {
+	x, _, _ := data.GenerateBlobs(1_000_000, data.Seed)
+	return mat.NewDense(1_000_000, data.BlobFeatures, x)
+}
+
 func BenchmarkKMeansFit1e6(b *testing.B) {
 	var X *mat.Dense
 	if a := readOrNil(b, "blobs/n1000000/X.npy"); a != nil {
 		X = mat.NewDense(a.Rows(), a.Cols(), a.Data)
 	} else {
 		b.Log("synthetic blobs")
-		X, _ = blobs(1_000_000, 8, 8, 42)
+		X = syntheticBlobs()
 	}
 	b.ResetTimer()
 	defer reportCPU(b, cpuSeconds())
 	for b.Loop() {
-		km := NewKMeans(8)
+		km := classical.NewKMeans(8)
 		if err := km.Fit(X, rand.New(rand.NewPCG(42, 42))); err != nil {
 			b.Fatal(err)
 		}
@@ -55,8 +63,8 @@ func BenchmarkKMeansFit1e6(b *testing.B) {
 }
 
 func BenchmarkKMeansPredict1e6(b *testing.B) {
-	X, _ := blobs(1_000_000, 8, 8, 42)
-	km := NewKMeans(8)
+	X := syntheticBlobs()
+	km := classical.NewKMeans(8)
 	if err := km.Fit(X, rand.New(rand.NewPCG(42, 42))); err != nil {
 		b.Fatal(err)
 	}
@@ -116,10 +124,10 @@ func digitsTrain(b *testing.B) (*mat.Dense, []float64, *mat.Dense, []float64) {
 
 func BenchmarkSVCFitDigits(b *testing.B) {
 	X, y, Xt, yt := digitsTrain(b)
-	var s SVC
+	var s classical.SVC
 	cpu := cpuSeconds()
 	for b.Loop() {
-		s = SVC{}
+		s = classical.SVC{}
 		if err := s.Fit(X, y); err != nil {
 			b.Fatal(err)
 		}
@@ -130,7 +138,7 @@ func BenchmarkSVCFitDigits(b *testing.B) {
 		nsv += v
 	}
 	b.ReportMetric(float64(nsv), "nSV")
-	b.ReportMetric(Accuracy(yt, s.Predict(Xt, nil)), "acc")
+	b.ReportMetric(classical.Accuracy(yt, s.Predict(Xt, nil)), "acc")
 }
 
 func BenchmarkLinearRegressionFit(b *testing.B) {
@@ -145,7 +153,7 @@ func BenchmarkLinearRegressionFit(b *testing.B) {
 		}
 		y[i] = rnd.NormFloat64()
 	}
-	var lr LinearRegression
+	var lr classical.LinearRegression
 	defer reportCPU(b, cpuSeconds())
 	for b.Loop() {
 		if err := lr.Fit(X, y); err != nil {

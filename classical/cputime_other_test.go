@@ -1,5 +1,5 @@
 //go:build !unix
 
-package classical
+package classical_test
 
 func cpuSeconds() float64 { return 0 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package classical
+package classical_test
 
 import "syscall"
 

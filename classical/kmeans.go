@@ -50,6 +50,11 @@ type KMeans struct {
 	// Tol is the convergence tolerance relative to the mean feature
 	// variance; 0 iterates until no label changes.
 	Tol float64
+	// Init, when not nil, holds the K initial centres (K×d, one per row)
+	// and replaces k-means++: Fit then draws nothing from its source. The
+	// benchmark uses it to check that implementations that start from the
+	// same centres reach the same clustering.
+	Init mat.Matrix
 
 	centers []float64 // K×d
 	d       int
@@ -89,7 +94,21 @@ func (km *KMeans) Fit(X mat.Matrix, src *rand.Rand) error {
 	// labels starts as each row's nearest initial centre, a hint for the
 	// pruned first assignment.
 	labels := make([]int32, n)
-	centers := kmeansPlusPlus(data, n, d, k, src, labels)
+	var centers []float64
+	if km.Init != nil {
+		if centers, err = initCenters(km.Init, k, d); err != nil {
+			return err
+		}
+		cc := centerDists(centers, k, d)
+		parallelBlocks(n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				j, _ := nearest(data[i*d:(i+1)*d], centers, k, cc, 0)
+				labels[i] = int32(j)
+			}
+		})
+	} else {
+		centers = kmeansPlusPlus(data, n, d, k, src, labels)
+	}
 	nb := (n + blockRows - 1) / blockRows
 	part := make([]lloydPartial, nb)
 	for b := range part {
@@ -423,6 +442,33 @@ func meanVariance(data []float64, n, d int) float64 {
 		total += v
 	}
 	return total / float64(n) / float64(d)
+}
+
+// initCenters checks and copies given initial centres.
+func initCenters(init mat.Matrix, k, d int) ([]float64, error) {
+	r, c := init.Dims()
+	if r != k || c != d {
+		return nil, fmt.Errorf("%w: initial centres are %d×%d, want %d×%d", ErrParam, r, c, k, d)
+	}
+	centers, _, _, err := denseRows(init)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(centers), nil
+}
+
+// KMeansPlusPlus returns k initial centres for the rows of X (k×d, one per
+// row), chosen by scikit-learn's greedy k-means++ with draws from src, as
+// KMeans.Fit does before its Lloyd iterations.
+func KMeansPlusPlus(X mat.Matrix, k int, src *rand.Rand) (*mat.Dense, error) {
+	data, n, d, err := denseRows(X)
+	if err != nil {
+		return nil, err
+	}
+	if k < 1 || k > n {
+		return nil, fmt.Errorf("%w: k=%d for %d rows", ErrParam, k, n)
+	}
+	return mat.NewDense(k, d, kmeansPlusPlus(data, n, d, k, src, make([]int32, n))), nil
 }
 
 // kmeansPlusPlus returns k initial centres (k×d) chosen by scikit-learn's

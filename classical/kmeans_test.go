@@ -109,3 +109,29 @@ func TestKMeansBadInput(t *testing.T) {
 	require.NoError(t, km.Fit(X, nil))
 	assert.Panics(t, func() { km.Predict(mat.NewDense(1, 3, nil), nil) })
 }
+
+func TestKMeansFromGivenCentres(t *testing.T) {
+	X, y := blobs(3000, 3, 4, 7)
+	init, err := KMeansPlusPlus(X, 4, rand.New(rand.NewPCG(42, 42)))
+	require.NoError(t, err)
+	r, c := init.Dims()
+	require.Equal(t, [2]int{4, 3}, [2]int{r, c})
+
+	// Starting from the centres k-means++ drew is the same as letting Fit
+	// draw them from the same source.
+	a := NewKMeans(4)
+	require.NoError(t, a.Fit(X, rand.New(rand.NewPCG(42, 42))))
+	b := NewKMeans(4)
+	b.Init = init
+	require.NoError(t, b.Fit(X, nil))
+	assert.Equal(t, a.Labels(), b.Labels())
+	assert.Equal(t, a.Inertia(), b.Inertia())
+	assert.Equal(t, 1.0, AdjustedRandIndex(y, b.Labels()))
+	assert.True(t, mat.Equal(init, b.Init), "Fit does not modify Init")
+
+	bad := NewKMeans(4)
+	bad.Init = mat.NewDense(3, 3, nil)
+	assert.ErrorIs(t, bad.Fit(X, nil), ErrParam)
+	_, err = KMeansPlusPlus(X, 0, rand.New(rand.NewPCG(1, 1)))
+	assert.ErrorIs(t, err, ErrParam)
+}

@@ -7,7 +7,10 @@ import (
 	"io"
 	"path/filepath"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/classical"
 )
 
 // Blob generation parameters (scikit-learn make_blobs style).
@@ -21,7 +24,7 @@ const (
 const blobsSource = "generated: make_blobs-style, seed 42, 8 centres in [-10,10]^8, std 1"
 
 func blobsDataset() *dataset {
-	return &dataset{name: "blobs", dir: "blobs", kind: "blobs", outputs: []string{"X.npy", "y.npy"}}
+	return &dataset{name: "blobs", dir: "blobs", kind: "blobs", outputs: []string{"X.npy", "y.npy", "init.npy"}}
 }
 
 func blobsName(n int) string { return fmt.Sprintf("blobs/n%d", n) }
@@ -67,7 +70,7 @@ func prepareBlobs(o *Options, n int) error {
 		return fmt.Errorf("%s: invalid size %d", name, n)
 	}
 	target := filepath.Join(o.Root, filepath.FromSlash(name))
-	if old, _ := readMeta(target, []string{"X.npy", "y.npy"}); old != nil && old.Source == blobsSource {
+	if old, _ := readMeta(target, []string{"X.npy", "y.npy", "init.npy"}); old != nil && old.Source == blobsSource {
 		if _, sum, _, err := fileDigest(filepath.Join(target, "X.npy")); err == nil && sum == old.SHA256 {
 			o.logf("%s: up to date (%s)", name, target)
 			return nil
@@ -85,9 +88,19 @@ func prepareBlobs(o *Options, n int) error {
 		if err := writeNPYFile(filepath.Join(out, "y.npy"), "<i8", []int{n}, intsToFloats(y)); err != nil {
 			return nil, fmt.Errorf("%s: y.npy: %v", name, err)
 		}
+		// The shared initial centres of the k-means parity check: every
+		// implementation that can start from given centres runs once from
+		// these (k-means++ drawn once, here, from the seed).
+		init, err := classical.KMeansPlusPlus(mat.NewDense(n, BlobFeatures, X), BlobCenters, newRNG(Seed, "blobs/init"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: init.npy: %v", name, err)
+		}
+		if err := writeNPYFile(filepath.Join(out, "init.npy"), "<f8", []int{BlobCenters, BlobFeatures}, init.RawMatrix().Data); err != nil {
+			return nil, fmt.Errorf("%s: init.npy: %v", name, err)
+		}
 		return &bench.DatasetRef{
 			Name: name, SHA256: hex.EncodeToString(h.Sum(nil)), Official: true, Source: blobsSource,
-			Note: fmt.Sprintf("%d rows x %d features, %d balanced clusters; sha256 is of X.npy (Go math/rand/v2 PCG)", n, BlobFeatures, BlobCenters),
+			Note: fmt.Sprintf("%d rows x %d features, %d balanced clusters; init.npy: k-means++ centres for the parity check; sha256 is of X.npy (Go math/rand/v2 PCG)", n, BlobFeatures, BlobCenters),
 		}, nil
 	})
 	if err != nil {

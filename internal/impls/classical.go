@@ -208,8 +208,8 @@ func runKMeans(c *worker.Context) error {
 			"the triangle inequality (Elkan 2003, lemma 1), which changes no label; passes over 4096-row blocks on GOMAXPROCS goroutines, "+
 			"reduced in block order (result independent of the thread count)",
 		"predict phase: assignment of X to the fitted centres")
-	return c.Repeat(func(_ int, timed bool) error {
-		var X *mat.Dense
+	var X *mat.Dense
+	err = c.Repeat(func(_ int, timed bool) error {
 		var y []int
 		km := &classical.KMeans{K: k, MaxIter: maxIter, Tol: tol}
 		if err := c.Time(timed, "load", func() error {
@@ -260,6 +260,27 @@ func runKMeans(c *worker.Context) error {
 		c.Result.Probes["centers_sorted_norms"] = sortedNorms(km.Centers())
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// The parity fit, untimed: Lloyd from the shared initial centres.
+	ip, err := c.Spec.Input("init")
+	if err != nil {
+		return err
+	}
+	ia, err := data.ReadNPY(ip)
+	if err != nil {
+		return err
+	}
+	if len(ia.Shape) != 2 || ia.Rows() != k || ia.Cols() != X.RawMatrix().Cols {
+		return fmt.Errorf("init has shape %v: want [%d,%d]", ia.Shape, k, X.RawMatrix().Cols)
+	}
+	km := &classical.KMeans{K: k, MaxIter: maxIter, Tol: tol, Init: mat.NewDense(k, ia.Cols(), ia.Data)}
+	if err := km.Fit(X, nil); err != nil {
+		return fmt.Errorf("fit from the shared initial centres: %w", err)
+	}
+	c.Result.Metrics["inertia_shared_init"] = km.Inertia()
+	return nil
 }
 
 // sortedNorms returns the Euclidean norms of the rows of m, ascending: a

@@ -150,9 +150,22 @@ func TestKMeansWorker(t *testing.T) {
 		"X": writeNPY(t, filepath.Join(dir, "X.npy"), "<f8", []int{n, p}, X),
 		"y": writeNPY(t, filepath.Join(dir, "y.npy"), "<i8", []int{n}, y),
 	}
+	// The shared initial centres: one row of each true cluster.
+	init := make([]float64, 0, k*p)
+	for c := 0; c < k; c++ {
+		for i := range y {
+			if int(y[i]) == c {
+				init = append(init, X[i*p:(i+1)*p]...)
+				break
+			}
+		}
+	}
+	in["init"] = writeNPY(t, filepath.Join(dir, "init.npy"), "<f8", []int{k, p}, init)
 	params := map[string]any{"k": 8, "seed": 42, "max_iter": 300, "tol": 1e-4, "n_init": 1}
 	res := runSpec(t, dir, "classical/kmeans", in, params)
 	assert.Equal(t, 1.0, res.Metrics["ari"])
+	// From one point of each cluster Lloyd finds the true clusters too.
+	assert.InDelta(t, res.Metrics["inertia"], res.Metrics["inertia_shared_init"], 1e-6*res.Metrics["inertia"])
 	assert.Greater(t, res.Metrics["inertia"], 0.0)
 	assert.False(t, math.IsNaN(res.Metrics["inertia"]))
 	assert.Len(t, res.Probes["centers_sorted_norms"], k)

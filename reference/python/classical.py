@@ -90,6 +90,9 @@ def kmeans(spec, result):
     result["params"].update(n_init=1, init="k-means++", algorithm="lloyd")
     result.metric("inertia", model.inertia_)
     result.metric("ari", adjusted_rand_score(y, labels))
+    # Parity fit, untimed: Lloyd from the shared initial centres.
+    shared = KMeans(**{**params, "init": np.load(spec["inputs"]["init"])}).fit(X)
+    result.metric("inertia_shared_init", shared.inertia_)
     result["series"] = {"n_iter": n_iter}
     result["notes"].append(
         "KMeans: greedy k-means++ (2 + ln k candidates per centre) seeded by random_state, then "

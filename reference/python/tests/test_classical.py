@@ -50,7 +50,8 @@ def kmeans_inputs(tmp_path):
     centres = rng.uniform(-10, 10, size=(3, 8))
     y = np.repeat(np.arange(3, dtype=np.int64), 100)
     X = centres[y] + rng.normal(size=(len(y), 8))
-    return save(tmp_path, X=X, y=y)
+    # The shared initial centres: the first row of each cluster.
+    return save(tmp_path, X=X, y=y, init=X[[0, 100, 200]])
 
 
 def run(tmp_path, task, inputs, params, warmup=1, reps=2):
@@ -107,6 +108,8 @@ def test_kmeans(tmp_path, kmeans_inputs):
     assert r["probes"] == {}
     assert r["metrics"]["inertia"] > 0 and r["metrics"]["ari"] == pytest.approx(1.0)
     assert r["params"]["n_init"] == 1 and r["params"]["algorithm"] == "lloyd"
+    # From one point of each cluster Lloyd reaches the same clustering.
+    assert r["metrics"]["inertia_shared_init"] == pytest.approx(r["metrics"]["inertia"], rel=1e-9)
 
 
 def test_kmeans_is_deterministic(tmp_path, kmeans_inputs):

@@ -2,7 +2,7 @@
 //! linfa-svm's binary Svm, and k-means (linfa-clustering).
 
 use linfa::prelude::*;
-use linfa_clustering::KMeans;
+use linfa_clustering::{KMeans, KMeansInit};
 use linfa_nn::distance::L2Dist;
 use linfa_linear::{FittedLinearRegression, LinearRegression};
 use linfa_svm::Svm;
@@ -144,6 +144,16 @@ fn kmeans(spec: &Spec, res: &mut Result) -> Res<()> {
     let inertia = cl::inertia(x.as_slice().unwrap(), x.ncols(), model.centroids().as_slice().unwrap(), &labels);
     res.metric("inertia", inertia);
     res.metric("ari", cl::ari(&y, &labels.iter().map(|&l| l as i64).collect::<Vec<_>>()));
+    // Parity fit, untimed: Lloyd from the shared initial centres.
+    let (init, _, d) = cl::read_matrix(spec.input("init")?)?;
+    let shared = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
+        .n_runs(1)
+        .max_n_iterations(max_iter)
+        .tolerance(tol)
+        .init_method(KMeansInit::Precomputed(matrix(init, d)?))
+        .fit(&DatasetBase::from(x.view()))?;
+    let shared_labels = shared.predict(&x).to_vec();
+    res.metric("inertia_shared_init", cl::inertia(x.as_slice().unwrap(), x.ncols(), shared.centroids().as_slice().unwrap(), &shared_labels));
     res.params.insert("k".into(), json!(k));
     res.params.insert("seed".into(), json!(seed));
     res.params.insert("max_iter".into(), json!(max_iter));

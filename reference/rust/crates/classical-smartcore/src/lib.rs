@@ -166,6 +166,10 @@ fn kmeans(spec: &Spec, res: &mut Result) -> Res<()> {
     res.params.insert("n_init".into(), json!(1));
     res.params.insert("init".into(), json!("k-means++"));
     res.params.insert("tol".into(), json!(null));
+    res.not_applicable.insert(
+        "inertia_shared_init".into(),
+        "smartcore's KMeans cannot start from given centres (KMeansParameters has no init), so the parity fit from the shared centres cannot be run".into(),
+    );
     res.notes.push("smartcore KMeans (KMeansParameters k, max_iter, seed): its own k-means++ init (one candidate per step, SmallRng seeded with seed), then Lloyd steps over a BBD tree (filtering algorithm) until the distortion stops decreasing or max_iter; it has no tol, so tol is not used".into());
     res.notes.push("inertia = sum of squared distances of X to the mean of its predicted cluster (smartcore does not expose its centroids; at convergence these are the fitted centroids)".into());
     Ok(())
