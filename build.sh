@@ -26,14 +26,18 @@ need() {
 }
 
 # Native pieces the Go side links with, as build tags and cgo flags:
-# libtokenizers.a (daulet/tokenizers' Rust half, built once and cached).
+# libtorch from the pinned torch wheel in .venv (tag libtorch; headers,
+# libraries and the C++ ABI flag from torch/cgoflags.sh), and libtokenizers.a
+# (daulet/tokenizers' Rust half, built once and cached; tag tokenizers).
 # ONNX Runtime needs nothing at build time: ort/ loads the pinned wheel's
 # libonnxruntime.so.1.30.0 from .venv at run time.
 go_native() {
-  local dir
+  local dir flags
+  flags=$(bash "$ROOT/torch/cgoflags.sh" "$ROOT/.venv/bin/python") || die "libtorch from .venv: torch/cgoflags.sh failed"
+  eval "$flags"
   dir=$(JOBS=$JOBS bash "$ROOT/third_party/libtokenizers.sh") || die "building libtokenizers.a failed"
-  export CGO_LDFLAGS="-L$dir ${CGO_LDFLAGS:-}"
-  GO_TAGS="tokenizers"
+  export CGO_LDFLAGS="-L$dir $CGO_LDFLAGS"
+  GO_TAGS="libtorch,tokenizers"
 }
 
 build_go() {
@@ -128,7 +132,8 @@ run_tests() {
   say "test: go vet + go test ./..."
   (cd "$ROOT" && go vet -tags "$GO_TAGS" ./... && go test -count=1 -tags "$GO_TAGS" ./...) || failed=1
   say "test: go test without native pieces (the stubs must build and say what is missing)"
-  (cd "$ROOT" && go vet ./... && go test -count=1 ./cli/ ./tokenize/ ./ort/) || failed=1
+  (cd "$ROOT" && env -u CGO_CXXFLAGS -u CGO_LDFLAGS go vet ./... &&
+    env -u CGO_CXXFLAGS -u CGO_LDFLAGS go test -count=1 ./cli/ ./tokenize/ ./ort/ ./torch/) || failed=1
   say "test: pytest reference/python"
   (cd "$ROOT" && .venv/bin/python -m pytest reference/python -q -p no:cacheprovider) || failed=1
   say "test: cargo test (reference/rust)"

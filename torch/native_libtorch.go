@@ -1,0 +1,493 @@
+//go:build libtorch
+
+package torch
+
+// The native layer: one Go function per shim.h entry point, one cgo crossing
+// each. Handles travel as unsafe.Pointer (type handle) so that the portable
+// files (ops.go, tensor.go, ...) compile without cgo; native_stub.go has the
+// same functions for builds without the libtorch tag.
+
+/*
+#cgo noescape at_manual_seed
+#cgo nocallback at_manual_seed
+#cgo noescape at_set_grad_enabled
+#cgo nocallback at_set_grad_enabled
+#cgo noescape at_from_data
+#cgo nocallback at_from_data
+#cgo noescape at_copy_data
+#cgo nocallback at_copy_data
+#cgo noescape at_info
+#cgo nocallback at_info
+#cgo noescape at_item
+#cgo nocallback at_item
+#cgo noescape at_full
+#cgo nocallback at_full
+#cgo noescape at_rand
+#cgo nocallback at_rand
+#cgo noescape at_to
+#cgo nocallback at_to
+#cgo noescape at_clone
+#cgo nocallback at_clone
+#cgo noescape at_detach
+#cgo nocallback at_detach
+#cgo noescape at_shallow_clone
+#cgo nocallback at_shallow_clone
+#cgo noescape at_add
+#cgo nocallback at_add
+#cgo noescape at_sub
+#cgo nocallback at_sub
+#cgo noescape at_mul
+#cgo nocallback at_mul
+#cgo noescape at_div
+#cgo nocallback at_div
+#cgo noescape at_eq
+#cgo nocallback at_eq
+#cgo noescape at_add_scalar
+#cgo nocallback at_add_scalar
+#cgo noescape at_mul_scalar
+#cgo nocallback at_mul_scalar
+#cgo noescape at_div_scalar
+#cgo nocallback at_div_scalar
+#cgo noescape at_matmul
+#cgo nocallback at_matmul
+#cgo noescape at_linear
+#cgo nocallback at_linear
+#cgo noescape at_conv2d
+#cgo nocallback at_conv2d
+#cgo noescape at_max_pool2d
+#cgo nocallback at_max_pool2d
+#cgo noescape at_relu
+#cgo nocallback at_relu
+#cgo noescape at_tanh
+#cgo nocallback at_tanh
+#cgo noescape at_gelu
+#cgo nocallback at_gelu
+#cgo noescape at_softmax
+#cgo nocallback at_softmax
+#cgo noescape at_log_softmax
+#cgo nocallback at_log_softmax
+#cgo noescape at_cross_entropy
+#cgo nocallback at_cross_entropy
+#cgo noescape at_layer_norm
+#cgo nocallback at_layer_norm
+#cgo noescape at_embedding
+#cgo nocallback at_embedding
+#cgo noescape at_index_select
+#cgo nocallback at_index_select
+#cgo noescape at_masked_fill
+#cgo nocallback at_masked_fill
+#cgo noescape at_cat
+#cgo nocallback at_cat
+#cgo noescape at_narrow
+#cgo nocallback at_narrow
+#cgo noescape at_reshape
+#cgo nocallback at_reshape
+#cgo noescape at_view
+#cgo nocallback at_view
+#cgo noescape at_transpose
+#cgo nocallback at_transpose
+#cgo noescape at_permute
+#cgo nocallback at_permute
+#cgo noescape at_contiguous
+#cgo nocallback at_contiguous
+#cgo noescape at_flatten
+#cgo nocallback at_flatten
+#cgo noescape at_argmax
+#cgo nocallback at_argmax
+#cgo noescape at_sum
+#cgo nocallback at_sum
+#cgo noescape at_sum_dims
+#cgo nocallback at_sum_dims
+#cgo noescape at_mean
+#cgo nocallback at_mean
+#cgo noescape at_mean_dims
+#cgo nocallback at_mean_dims
+#cgo noescape at_grad
+#cgo nocallback at_grad
+#cgo noescape ato_adam
+#cgo nocallback ato_adam
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import "unsafe"
+
+const built = true
+
+// cErr turns a shim error (NULL or a malloc'd message) into a Go error and
+// frees the message: the one place where C error strings are released.
+func cErr(op string, e *C.char) error {
+	if e == nil {
+		return nil
+	}
+	msg := C.GoString(e)
+	C.free(unsafe.Pointer(e))
+	return &Error{Op: op, Msg: msg}
+}
+
+func ct(h handle) C.tensor { return C.tensor(h) }
+
+func out1(op string, out C.tensor, e *C.char) (handle, error) {
+	if e != nil {
+		return nil, cErr(op, e)
+	}
+	return handle(out), nil
+}
+
+// i64s returns a C view of s for the duration of one call (nil when empty).
+func i64s(s []int64) *C.int64_t {
+	if len(s) == 0 {
+		return nil
+	}
+	return (*C.int64_t)(unsafe.Pointer(&s[0]))
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ---- library ----
+
+func nVersion() string      { return C.GoString(C.at_version()) }
+func nCUDADeviceCount() int { return int(C.at_cuda_device_count()) }
+func nNumThreads() int      { return int(C.at_get_num_threads()) }
+
+func nManualSeed(seed uint64) error {
+	return cErr("manual_seed", C.at_manual_seed(C.uint64_t(seed)))
+}
+
+func nSetNumThreads(n int) error {
+	return cErr("set_num_threads", C.at_set_num_threads(C.int(n)))
+}
+
+func nSynchronize(dev int) error { return cErr("synchronize", C.at_synchronize(C.int(dev))) }
+
+func nSetGradEnabled(on bool) (bool, error) {
+	var prev C.int
+	e := C.at_set_grad_enabled(cbool(on), &prev)
+	return prev != 0, cErr("set_grad_enabled", e)
+}
+
+// ---- tensors ----
+
+func nFree(h handle) { C.at_free(ct(h)) }
+
+func nFromData(data unsafe.Pointer, nbytes int, shape []int64, dt DType) (handle, error) {
+	var out C.tensor
+	e := C.at_from_data(data, C.size_t(nbytes), i64s(shape), C.int(len(shape)), C.int(dt), &out)
+	return out1("from_data", out, e)
+}
+
+func nCopyData(h handle, dst unsafe.Pointer, nbytes int) error {
+	return cErr("copy_data", C.at_copy_data(ct(h), dst, C.size_t(nbytes)))
+}
+
+func nInfo(h handle, dims *[maxDims]int64) (ndim int, dt DType, dev int, reqGrad bool, err error) {
+	var n, d, v, r C.int
+	e := C.at_info(ct(h), (*C.int64_t)(unsafe.Pointer(&dims[0])), maxDims, &n, &d, &v, &r)
+	return int(n), DType(d), int(v), r != 0, cErr("info", e)
+}
+
+func nItem(h handle) (float64, error) {
+	var v C.double
+	e := C.at_item(ct(h), &v)
+	return float64(v), cErr("item", e)
+}
+
+func nFull(shape []int64, value float64, dt DType, dev int) (handle, error) {
+	var out C.tensor
+	e := C.at_full(i64s(shape), C.int(len(shape)), C.double(value), C.int(dt), C.int(dev), &out)
+	return out1("full", out, e)
+}
+
+func nRand(shape []int64, normal bool, dt DType, dev int) (handle, error) {
+	var out C.tensor
+	e := C.at_rand(i64s(shape), C.int(len(shape)), cbool(normal), C.int(dt), C.int(dev), &out)
+	return out1("rand", out, e)
+}
+
+func nTo(h handle, dev int, dt DType) (handle, error) {
+	var out C.tensor
+	e := C.at_to(ct(h), C.int(dev), C.int(dt), &out)
+	return out1("to", out, e)
+}
+
+func nCopyInto(dst, src handle) error { return cErr("copy_", C.at_copy_(ct(dst), ct(src))) }
+
+func nClone(h handle) (handle, error) {
+	var out C.tensor
+	e := C.at_clone(ct(h), &out)
+	return out1("clone", out, e)
+}
+
+func nDetach(h handle) (handle, error) {
+	var out C.tensor
+	e := C.at_detach(ct(h), &out)
+	return out1("detach", out, e)
+}
+
+func nShallowClone(h handle) (handle, error) {
+	var out C.tensor
+	e := C.at_shallow_clone(ct(h), &out)
+	return out1("shallow_clone", out, e)
+}
+
+// ---- ops ----
+
+func nAdd(a, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_add(ct(a), ct(b), &out)
+	return out1("add", out, e)
+}
+
+func nSub(a, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_sub(ct(a), ct(b), &out)
+	return out1("sub", out, e)
+}
+
+func nMul(a, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_mul(ct(a), ct(b), &out)
+	return out1("mul", out, e)
+}
+
+func nDiv(a, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_div(ct(a), ct(b), &out)
+	return out1("div", out, e)
+}
+
+func nEq(a, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_eq(ct(a), ct(b), &out)
+	return out1("eq", out, e)
+}
+
+func nMatMul(a, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_matmul(ct(a), ct(b), &out)
+	return out1("matmul", out, e)
+}
+
+func nAddScalar(a handle, s float64) (handle, error) {
+	var out C.tensor
+	e := C.at_add_scalar(ct(a), C.double(s), &out)
+	return out1("add_scalar", out, e)
+}
+
+func nMulScalar(a handle, s float64) (handle, error) {
+	var out C.tensor
+	e := C.at_mul_scalar(ct(a), C.double(s), &out)
+	return out1("mul_scalar", out, e)
+}
+
+func nDivScalar(a handle, s float64) (handle, error) {
+	var out C.tensor
+	e := C.at_div_scalar(ct(a), C.double(s), &out)
+	return out1("div_scalar", out, e)
+}
+
+func nLinear(x, w, b handle) (handle, error) {
+	var out C.tensor
+	e := C.at_linear(ct(x), ct(w), ct(b), &out)
+	return out1("linear", out, e)
+}
+
+func nConv2d(x, w, b handle, stride, padding, dilation [2]int64, groups int64) (handle, error) {
+	var out C.tensor
+	e := C.at_conv2d(ct(x), ct(w), ct(b), i64s(stride[:]), i64s(padding[:]), i64s(dilation[:]),
+		C.int64_t(groups), &out)
+	return out1("conv2d", out, e)
+}
+
+func nMaxPool2d(x handle, kernel, stride, padding [2]int64) (handle, error) {
+	var out C.tensor
+	e := C.at_max_pool2d(ct(x), i64s(kernel[:]), i64s(stride[:]), i64s(padding[:]), &out)
+	return out1("max_pool2d", out, e)
+}
+
+func nReLU(x handle) (handle, error) {
+	var out C.tensor
+	e := C.at_relu(ct(x), &out)
+	return out1("relu", out, e)
+}
+
+func nTanh(x handle) (handle, error) {
+	var out C.tensor
+	e := C.at_tanh(ct(x), &out)
+	return out1("tanh", out, e)
+}
+
+func nGELU(x handle, tanh bool) (handle, error) {
+	var out C.tensor
+	e := C.at_gelu(ct(x), cbool(tanh), &out)
+	return out1("gelu", out, e)
+}
+
+func nSoftmax(x handle, dim int64) (handle, error) {
+	var out C.tensor
+	e := C.at_softmax(ct(x), C.int64_t(dim), &out)
+	return out1("softmax", out, e)
+}
+
+func nLogSoftmax(x handle, dim int64) (handle, error) {
+	var out C.tensor
+	e := C.at_log_softmax(ct(x), C.int64_t(dim), &out)
+	return out1("log_softmax", out, e)
+}
+
+func nCrossEntropy(logits, targets handle) (handle, error) {
+	var out C.tensor
+	e := C.at_cross_entropy(ct(logits), ct(targets), &out)
+	return out1("cross_entropy", out, e)
+}
+
+func nLayerNorm(x handle, shape []int64, w, b handle, eps float64) (handle, error) {
+	var out C.tensor
+	e := C.at_layer_norm(ct(x), i64s(shape), C.int(len(shape)), ct(w), ct(b), C.double(eps), &out)
+	return out1("layer_norm", out, e)
+}
+
+func nEmbedding(w, idx handle) (handle, error) {
+	var out C.tensor
+	e := C.at_embedding(ct(w), ct(idx), &out)
+	return out1("embedding", out, e)
+}
+
+func nIndexSelect(x handle, dim int64, idx handle) (handle, error) {
+	var out C.tensor
+	e := C.at_index_select(ct(x), C.int64_t(dim), ct(idx), &out)
+	return out1("index_select", out, e)
+}
+
+func nMaskedFill(x, mask handle, v float64) (handle, error) {
+	var out C.tensor
+	e := C.at_masked_fill(ct(x), ct(mask), C.double(v), &out)
+	return out1("masked_fill", out, e)
+}
+
+func nCat(hs []handle, dim int64) (handle, error) {
+	var out C.tensor
+	var p *C.tensor
+	if len(hs) > 0 {
+		p = (*C.tensor)(unsafe.Pointer(&hs[0]))
+	}
+	e := C.at_cat(p, C.int(len(hs)), C.int64_t(dim), &out)
+	return out1("cat", out, e)
+}
+
+func nNarrow(x handle, dim, start, length int64) (handle, error) {
+	var out C.tensor
+	e := C.at_narrow(ct(x), C.int64_t(dim), C.int64_t(start), C.int64_t(length), &out)
+	return out1("narrow", out, e)
+}
+
+func nReshape(x handle, shape []int64) (handle, error) {
+	var out C.tensor
+	e := C.at_reshape(ct(x), i64s(shape), C.int(len(shape)), &out)
+	return out1("reshape", out, e)
+}
+
+func nView(x handle, shape []int64) (handle, error) {
+	var out C.tensor
+	e := C.at_view(ct(x), i64s(shape), C.int(len(shape)), &out)
+	return out1("view", out, e)
+}
+
+func nTranspose(x handle, d0, d1 int64) (handle, error) {
+	var out C.tensor
+	e := C.at_transpose(ct(x), C.int64_t(d0), C.int64_t(d1), &out)
+	return out1("transpose", out, e)
+}
+
+func nPermute(x handle, dims []int64) (handle, error) {
+	var out C.tensor
+	e := C.at_permute(ct(x), i64s(dims), C.int(len(dims)), &out)
+	return out1("permute", out, e)
+}
+
+func nContiguous(x handle) (handle, error) {
+	var out C.tensor
+	e := C.at_contiguous(ct(x), &out)
+	return out1("contiguous", out, e)
+}
+
+func nFlatten(x handle, start, end int64) (handle, error) {
+	var out C.tensor
+	e := C.at_flatten(ct(x), C.int64_t(start), C.int64_t(end), &out)
+	return out1("flatten", out, e)
+}
+
+func nArgMax(x handle, dim int64, keepdim bool) (handle, error) {
+	var out C.tensor
+	e := C.at_argmax(ct(x), C.int64_t(dim), cbool(keepdim), &out)
+	return out1("argmax", out, e)
+}
+
+func nSum(x handle, dt DType) (handle, error) {
+	var out C.tensor
+	e := C.at_sum(ct(x), C.int(dt), &out)
+	return out1("sum", out, e)
+}
+
+func nSumDims(x handle, dims []int64, keepdim bool) (handle, error) {
+	var out C.tensor
+	e := C.at_sum_dims(ct(x), i64s(dims), C.int(len(dims)), cbool(keepdim), &out)
+	return out1("sum", out, e)
+}
+
+func nMean(x handle) (handle, error) {
+	var out C.tensor
+	e := C.at_mean(ct(x), &out)
+	return out1("mean", out, e)
+}
+
+func nMeanDims(x handle, dims []int64, keepdim bool) (handle, error) {
+	var out C.tensor
+	e := C.at_mean_dims(ct(x), i64s(dims), C.int(len(dims)), cbool(keepdim), &out)
+	return out1("mean", out, e)
+}
+
+// ---- autograd ----
+
+func nSetRequiresGrad(h handle, b bool) error {
+	return cErr("set_requires_grad", C.at_set_requires_grad(ct(h), cbool(b)))
+}
+
+func nBackward(h handle) error { return cErr("backward", C.at_backward(ct(h))) }
+
+func nGrad(h handle) (handle, error) {
+	var out C.tensor
+	e := C.at_grad(ct(h), &out)
+	return out1("grad", out, e)
+}
+
+func nZeroGrad(h handle) error { return cErr("zero_grad", C.at_zero_grad(ct(h))) }
+
+// ---- optimizers ----
+
+func nAdam(params []handle, lr, beta1, beta2, eps, wd float64) (handle, error) {
+	var out C.optimizer
+	var p *C.tensor
+	if len(params) > 0 {
+		p = (*C.tensor)(unsafe.Pointer(&params[0]))
+	}
+	e := C.ato_adam(p, C.int(len(params)), C.double(lr), C.double(beta1), C.double(beta2),
+		C.double(eps), C.double(wd), &out)
+	if e != nil {
+		return nil, cErr("adam", e)
+	}
+	return handle(out), nil
+}
+
+func nOptStep(h handle) error     { return cErr("step", C.ato_step(C.optimizer(h))) }
+func nOptZeroGrad(h handle) error { return cErr("zero_grad", C.ato_zero_grad(C.optimizer(h))) }
+func nOptSetLR(h handle, lr float64) error {
+	return cErr("set_lr", C.ato_set_lr(C.optimizer(h), C.double(lr)))
+}
+func nOptFree(h handle) { C.ato_free(C.optimizer(h)) }
