@@ -3,7 +3,7 @@
 #
 #   ./build.sh         build the Go tool, the Python venv and the Rust binaries
 #   ./build.sh test    build, then run every test (Go, Python, Rust, end to end)
-#   ./build.sh run     build, prepare the data, run the quick suite, print the table
+#   ./build.sh run     build, prepare the data and models, run the quick suite, print the table
 #
 # Builds are cached outside the checkout, keyed by their inputs, so a second
 # run (or a fresh clone on the same machine) takes seconds:
@@ -156,6 +156,8 @@ case "${1:-build}" in
   run)
     build_all
     prepare_data
+    say "models: mlbench models prepare (first time: several minutes; random weights without --from)"
+    "$ROOT/bin/mlbench" --root "$ROOT" models prepare
     shift
     exec "$ROOT/bin/mlbench" --root "$ROOT" run --size quick "$@"
     ;;
