@@ -14,14 +14,17 @@
 //
 // The cgo files carry the build tag libtorch. Without it the package still
 // compiles (native_stub.go): every call fails with ErrNotBuilt and Available
-// says so, so importers build and test everywhere. With it, cgo needs the
-// flags of the local wheel, which cgoflags.sh prints:
+// says so, so importers build and test everywhere. With it, the #cgo
+// directives build against <repo>/.libtorch, a link to the torch folder of
+// the pinned wheel that libtorch.sh makes (and checks: torch 2.11.0, C++11
+// ABI, CUDA libraries present):
 //
-//	eval "$(bash torch/cgoflags.sh .venv/bin/python)"
+//	bash torch/libtorch.sh .venv/bin/python .
 //	go test -tags libtorch ./torch/
 //
-// The binary finds libtorch through an rpath to the wheel's torch/lib
-// (elsewhere set LD_LIBRARY_PATH to that machine's torch/lib);
+// Only binaries that import this package link libtorch. They find it through
+// an rpath to .libtorch/lib (elsewhere set LD_LIBRARY_PATH to that machine's
+// torch/lib);
 // libtorch_cuda.so is linked with --no-as-needed so CUDA is available when
 // the wheel and the machine have it.
 //

@@ -8,6 +8,10 @@ package torch
 // same functions for builds without the libtorch tag.
 
 /*
+#cgo CXXFLAGS: -O2 -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -Wno-deprecated-declarations
+#cgo CXXFLAGS: -I${SRCDIR}/../.libtorch/include -I${SRCDIR}/../.libtorch/include/torch/csrc/api/include
+#cgo LDFLAGS: -L${SRCDIR}/../.libtorch/lib -Wl,-rpath,${SRCDIR}/../.libtorch/lib
+#cgo LDFLAGS: -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -ltorch_cuda -lc10_cuda -Wl,--as-needed
 #cgo noescape at_manual_seed
 #cgo nocallback at_manual_seed
 #cgo noescape at_set_grad_enabled
@@ -102,6 +106,8 @@ package torch
 #cgo nocallback at_mean
 #cgo noescape at_mean_dims
 #cgo nocallback at_mean_dims
+#cgo noescape at_sdpa
+#cgo nocallback at_sdpa
 #cgo noescape at_grad
 #cgo nocallback at_grad
 #cgo noescape ato_adam
@@ -451,6 +457,12 @@ func nMeanDims(x handle, dims []int64, keepdim bool) (handle, error) {
 	var out C.tensor
 	e := C.at_mean_dims(ct(x), i64s(dims), C.int(len(dims)), cbool(keepdim), &out)
 	return out1("mean", out, e)
+}
+
+func nSDPA(q, k, v, mask handle, causal bool, scale float64) (handle, error) {
+	var out C.tensor
+	e := C.at_sdpa(ct(q), ct(k), ct(v), ct(mask), cbool(causal), C.double(scale), &out)
+	return out1("scaled_dot_product_attention", out, e)
 }
 
 // ---- autograd ----

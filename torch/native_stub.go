@@ -78,6 +78,9 @@ func nSum(handle, DType) (handle, error)                  { return nil, notBuilt
 func nSumDims(handle, []int64, bool) (handle, error)      { return nil, notBuilt("sum") }
 func nMean(handle) (handle, error)                        { return nil, notBuilt("mean") }
 func nMeanDims(handle, []int64, bool) (handle, error)     { return nil, notBuilt("mean") }
+func nSDPA(handle, handle, handle, handle, bool, float64) (handle, error) {
+	return nil, notBuilt("scaled_dot_product_attention")
+}
 
 func nSetRequiresGrad(handle, bool) error { return notBuilt("set_requires_grad") }
 func nBackward(handle) error              { return notBuilt("backward") }

@@ -353,3 +353,41 @@ func MeanDims(x *Tensor, dims []int64, keepdim bool) (*Tensor, error) {
 	}
 	return wrap(nMeanDims(hx, dims, keepdim))
 }
+
+// AttentionOptions are the optional arguments of ScaledDotProductAttention.
+type AttentionOptions struct {
+	// Mask, when not nil, broadcasts to [..., Lq, Lk]: a Bool mask (true:
+	// may attend) or a float mask added to the scores (e.g. 0 and -Inf, or
+	// BERT's (1 - attention_mask) * float32 min).
+	Mask *Tensor
+	// Causal masks every key after its query (Lq == Lk; position i attends
+	// to 0..i), as is_causal=True. Not together with Mask.
+	Causal bool
+	// Scale multiplies q kᵀ; 0 means 1/sqrt(head dim).
+	Scale float64
+}
+
+// ScaledDotProductAttention is softmax(q kᵀ · scale + mask) v, as
+// torch.nn.functional.scaled_dot_product_attention (no dropout), on q
+// [..., Lq, E], k [..., Lk, E], v [..., Lk, Ev]: libtorch picks the fused
+// kernel (flash / memory-efficient / math) for the device, as PyTorch does.
+func ScaledDotProductAttention(q, k, v *Tensor, o AttentionOptions) (*Tensor, error) {
+	const op = "scaled_dot_product_attention"
+	hq, err := q.ptr(op)
+	if err != nil {
+		return nil, err
+	}
+	hk, err := k.ptr(op)
+	if err != nil {
+		return nil, err
+	}
+	hv, err := v.ptr(op)
+	if err != nil {
+		return nil, err
+	}
+	hm, err := o.Mask.optPtr(op)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(nSDPA(hq, hk, hv, hm, o.Causal, o.Scale))
+}

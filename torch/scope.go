@@ -340,6 +340,13 @@ func (s *Scope) MeanDims(x *Tensor, dims []int64, keepdim bool) *Tensor {
 	return s.Keep(MeanDims(x, dims, keepdim))
 }
 
+func (s *Scope) ScaledDotProductAttention(q, k, v *Tensor, o AttentionOptions) *Tensor {
+	if s.err != nil {
+		return nil
+	}
+	return s.Keep(ScaledDotProductAttention(q, k, v, o))
+}
+
 // To is t.To(d), kept by the Scope.
 func (s *Scope) To(t *Tensor, d Device) *Tensor {
 	if s.err != nil {

@@ -243,6 +243,11 @@ err at_mean(tensor x, tensor *out) { RETURN_TENSOR(at::mean(*x)) }
 err at_mean_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out) {
   RETURN_TENSOR(at::mean(*x, ints(dims, ndim), keepdim != 0))
 }
+err at_sdpa(tensor q, tensor k, tensor v, tensor mask, int is_causal, double scale, tensor *out) {
+  RETURN_TENSOR(at::scaled_dot_product_attention(
+      *q, *k, *v, opt(mask), 0.0, is_causal != 0,
+      scale > 0 ? c10::optional<double>(scale) : c10::nullopt))
+}
 
 // ---- autograd ----
 err at_set_requires_grad(tensor t, int b) { PROTECT(t->set_requires_grad(b != 0)) }

@@ -103,6 +103,9 @@ err at_sum(tensor x, int dtype, tensor *out);  // dtype -1: as torch.sum
 err at_sum_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out);
 err at_mean(tensor x, tensor *out);
 err at_mean_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out);
+// scaled_dot_product_attention(q, k, v, mask, dropout 0, is_causal, scale): mask may be
+// NULL (bool: true = attend; float: added to the scores); scale <= 0: 1/sqrt(head dim).
+err at_sdpa(tensor q, tensor k, tensor v, tensor mask, int is_causal, double scale, tensor *out);
 
 // ---- autograd ----
 err at_set_requires_grad(tensor t, int b);
