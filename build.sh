@@ -69,19 +69,33 @@ build_python() {
   ln -sfn "$venv" "$ROOT/.venv"
 }
 
-build_rust() {
-  need cargo "Rust (rustup)"
-  say "Rust: reference/rust (target dir $CARGO_TARGET_DIR)"
+# The Rust workspaces: reference/rust, and crates/cnn-burn, which is a
+# workspace of its own (burn depends, optionally, on an older tch than
+# cnn-tch, and cargo refuses two `links = "tch"` packages in one resolve).
+RUST_WORKSPACES="reference/rust reference/rust/crates/cnn-burn"
+
+rust_env() {
   export MLBENCH_RUSTC_VERSION
   MLBENCH_RUSTC_VERSION=$(rustc --version | awk '{print $2}')
-  (cd "$ROOT/reference/rust" && cargo build --release --locked -j "$JOBS" --quiet)
-  # Copy every binary of the workspace next to bin/mlbench.
+  # tch's torch-sys takes libtorch from the venv's torch wheel.
+  export LIBTORCH_USE_PYTORCH=1
+  export PATH="$ROOT/.venv/bin:$PATH"
+}
+
+build_rust() {
+  need cargo "Rust (rustup)"
+  rust_env
   mkdir -p "$ROOT/bin"
-  local bins
-  bins=$(cd "$ROOT/reference/rust" && cargo metadata --format-version 1 --no-deps --locked |
-    python3 -c 'import json,sys; m=json.load(sys.stdin); print("\n".join(t["name"] for p in m["packages"] for t in p["targets"] if "bin" in t["kind"]))')
-  for b in $bins; do
-    install -m 0755 "$CARGO_TARGET_DIR/release/$b" "$ROOT/bin/$b"
+  local ws bins b
+  for ws in $RUST_WORKSPACES; do
+    say "Rust: $ws (target dir $CARGO_TARGET_DIR; first time: long, libtorch's C++ for tch)"
+    (cd "$ROOT/$ws" && cargo build --release --locked -j "$JOBS" --quiet)
+    # Copy every binary of the workspace next to bin/mlbench.
+    bins=$(cd "$ROOT/$ws" && cargo metadata --format-version 1 --no-deps --locked |
+      python3 -c 'import json,sys; m=json.load(sys.stdin); print("\n".join(t["name"] for p in m["packages"] for t in p["targets"] if "bin" in t["kind"]))')
+    for b in $bins; do
+      install -m 0755 "$CARGO_TARGET_DIR/release/$b" "$ROOT/bin/$b"
+    done
   done
 }
 
@@ -138,8 +152,12 @@ run_tests() {
     env -u CGO_LDFLAGS go test -count=1 ./cli/ ./tokenize/ ./ort/ ./torch/) || failed=1
   say "test: pytest reference/python"
   (cd "$ROOT" && .venv/bin/python -m pytest reference/python -q -p no:cacheprovider) || failed=1
-  say "test: cargo test (reference/rust)"
-  (cd "$ROOT/reference/rust" && cargo test --release --locked -j "$JOBS" --quiet) || failed=1
+  rust_env
+  local ws
+  for ws in $RUST_WORKSPACES; do
+    say "test: cargo test --release ($ws)"
+    (cd "$ROOT/$ws" && cargo test --release --locked -j "$JOBS" --quiet) || failed=1
+  done
   say "test: end to end (a short classical run with parity)"
   if [ "$prepared" = 1 ]; then
     e2e_classical || failed=1

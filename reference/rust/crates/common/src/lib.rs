@@ -2,6 +2,7 @@
 //! spec and result types, `.npy` loading, a monotonic timer, atomic writes.
 
 pub mod classical;
+pub mod cnn;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -213,7 +214,8 @@ pub fn main_with(f: impl FnOnce(&Spec) -> Res<Result>) {
         write_json_atomic(&spec.result_path, &r)
     });
     if let Err(e) = out {
-        eprintln!("error: {e}");
+        // One line, as the protocol asks (candle's errors append a backtrace).
+        eprintln!("error: {}", e.to_string().lines().next().unwrap_or(""));
         std::process::exit(1);
     }
 }
