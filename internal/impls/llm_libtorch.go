@@ -1,0 +1,428 @@
+//go:build libtorch && tokenizers
+
+package impls
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/models"
+	"github.com/mlbench/mlbench/ort"
+	"github.com/mlbench/mlbench/tokenize"
+	"github.com/mlbench/mlbench/torch"
+)
+
+// go-libtorch for llm/bert-qa and llm/gpt2 (docs/LLM.md): the forward
+// passes of package models on libtorch, the same workload as go-ort — the
+// windows, post-processing, SQuAD metrics and argmax are ort's pure-Go
+// functions — and the same phases, metrics and probes.
+
+var llmTorchInfo = worker.Info{Impl: "go-libtorch", Framework: "libtorch", FrameworkVersion: torch.Version(),
+	Available: llmTorchAvailable}
+
+func init() {
+	worker.Register("llm/bert-qa", llmTorchInfo, runBertQATorch)
+	worker.Register("llm/gpt2", llmTorchInfo, runGPT2Torch)
+}
+
+func llmTorchAvailable() error {
+	if err := torch.Available(); err != nil {
+		return err
+	}
+	if !tokenize.Built() {
+		return tokenize.ErrNotBuilt
+	}
+	return nil
+}
+
+// llmTorchStart sets libtorch's threads and the device of the spec and
+// records them (as python-transformers: torch.set_num_threads(threads),
+// float32, batch 1, no gradients, sdpa attention).
+func llmTorchStart(c *worker.Context) (torch.Device, error) {
+	dev := torch.CPU
+	if c.Spec.Device != "" {
+		d, err := torch.ParseDevice(c.Spec.Device)
+		if err != nil {
+			return dev, err
+		}
+		dev = d
+	}
+	if dev.IsCUDA() && int(dev)-1 >= torch.CUDADeviceCount() {
+		return dev, fmt.Errorf("device %s: libtorch sees %d CUDA devices", dev, torch.CUDADeviceCount())
+	}
+	if err := torch.SetNumThreads(c.Spec.Threads); err != nil {
+		return dev, err
+	}
+	c.Result.FrameworkVersion = torch.Version()
+	c.Result.Params["torch_num_threads"] = torch.NumThreads()
+	c.Result.Params["attn_implementation"] = "sdpa"
+	c.Result.Params["dtype"] = "float32"
+	c.Result.Notes = append(c.Result.Notes, fmt.Sprintf(
+		"libtorch %s through package torch (cgo, one call per op), forward passes of package models "+
+			"(transformers' BERT / GPT-2 op by op, attention = at::scaled_dot_product_attention as "+
+			"attn_implementation=\"sdpa\"), torch.NoGrad, float32, batch 1, at::set_num_threads(%d), device %s",
+		torch.Version(), torch.NumThreads(), dev))
+	if dev.IsCUDA() {
+		c.Result.Notes = append(c.Result.Notes, "CUDA: torch.Synchronize before every clock read")
+	}
+	return dev, nil
+}
+
+// llmTorchTime is c.Time with the device synchronised before the clock
+// starts and before it is read (a no-op on the CPU).
+func llmTorchTime(c *worker.Context, dev torch.Device, timed bool, phase string, fn func() error) error {
+	if err := torch.Synchronize(dev); err != nil {
+		return err
+	}
+	return c.Time(timed, phase, func() error {
+		if err := fn(); err != nil {
+			return err
+		}
+		return torch.Synchronize(dev)
+	})
+}
+
+// runBertQATorch is llm/bert-qa (docs/LLM.md) on libtorch.
+func runBertQATorch(c *worker.Context) error {
+	var p [5]int
+	for i, d := range []struct {
+		name string
+		def  int
+	}{{"max_length", 384}, {"stride", 128}, {"n_best", 20}, {"max_answer_length", 30}, {"limit", 0}} {
+		v, err := intParam(c, d.name, d.def)
+		if err != nil {
+			return err
+		}
+		p[i] = v
+		c.Result.Params[d.name] = v
+	}
+	maxLength, stride, nBest, maxAnswer := p[0], p[1], p[2], p[3]
+	c.Result.Params["max_question_tokens"] = ort.MaxQuestionTokens
+	modelDir, err := c.Spec.Input("model_dir")
+	if err != nil {
+		return err
+	}
+	tokPath, err := c.Spec.Input("tokenizer")
+	if err != nil {
+		return err
+	}
+	squadPath, err := c.Spec.Input("squad")
+	if err != nil {
+		return err
+	}
+	qs, err := loadSQuAD(squadPath, p[4])
+	if err != nil {
+		return err
+	}
+	if len(qs) == 0 {
+		return errors.New("no questions")
+	}
+	dev, err := llmTorchStart(c)
+	if err != nil {
+		return err
+	}
+
+	var tok *tokenize.Tokenizer
+	var m *models.BertQA
+	if err := llmTorchTime(c, dev, true, "load", func() (err error) {
+		if tok, err = tokenize.Load(tokPath); err != nil {
+			return err
+		}
+		m, err = models.LoadBertQA(modelDir, dev)
+		return err
+	}); err != nil {
+		tok.Close()
+		return err
+	}
+	defer tok.Close()
+	defer m.Close()
+
+	type outcome struct {
+		start, end [][]float32
+		answer     string
+		windows    int
+	}
+	request := func(q squadQuestion, timed bool) (*outcome, error) {
+		var ws []ort.Window
+		var offs [][2]int
+		if err := llmTorchTime(c, dev, timed, "tokenize", func() error {
+			qids, _, err := tok.Encode(q.question, false)
+			if err != nil {
+				return err
+			}
+			cids, o, err := tok.Encode(q.context, false)
+			if err != nil {
+				return err
+			}
+			offs = o
+			ws, err = ort.Windows(qids, cids, maxLength, stride)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		o := outcome{start: make([][]float32, len(ws)), end: make([][]float32, len(ws)), windows: len(ws)}
+		if err := llmTorchTime(c, dev, timed, "model", func() (err error) {
+			for i, w := range ws {
+				if o.start[i], o.end[i], err = m.Logits(w.IDs, w.TypeIDs); err != nil {
+					return fmt.Errorf("window %d: %w", i, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if err := llmTorchTime(c, dev, timed, "postprocess", func() error {
+			a, err := ort.Postprocess(ws, o.start, o.end, q.context, offs, nBest, maxAnswer)
+			o.answer = a.Text
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		return &o, nil
+	}
+
+	for i := 0; i < c.Spec.Warmup; i++ {
+		if _, err := request(qs[0], false); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	var starts, ends []float64
+	var em, f1 float64
+	windows := 0
+	for rep := 0; rep < c.Spec.Reps; rep++ {
+		for k, q := range qs {
+			o, err := request(q, true)
+			if err != nil {
+				return fmt.Errorf("question %d: %w", k, err)
+			}
+			if rep > 0 {
+				continue
+			}
+			windows += o.windows
+			if k < probeQuestions {
+				for _, v := range o.start[0][:min(probePositions, len(o.start[0]))] {
+					starts = append(starts, float64(v))
+				}
+				for _, v := range o.end[0][:min(probePositions, len(o.end[0]))] {
+					ends = append(ends, float64(v))
+				}
+			}
+			e, f := ort.SQuADScores(q.answers, o.answer)
+			em += e
+			f1 += f
+		}
+	}
+
+	ph := c.Result.Phases
+	total := make([]float64, len(ph["tokenize"]))
+	sum := 0.0
+	for i := range total {
+		total[i] = ph["tokenize"][i] + ph["model"][i] + ph["postprocess"][i]
+		sum += total[i]
+	}
+	if len(total) == 0 {
+		return errors.New("no timed requests (reps 0 or no questions)")
+	}
+	mt := c.Result.Metrics
+	mt["requests_per_s"] = float64(len(total)) / sum
+	for _, q := range []float64{50, 90, 99} {
+		mt[fmt.Sprintf("latency_p%g", q)] = percentile(total, q)
+	}
+	mt["windows_per_request"] = float64(windows) / float64(len(qs))
+	if trained(c) {
+		mt["em"] = 100 * em / float64(len(qs))
+		mt["f1"] = 100 * f1 / float64(len(qs))
+	} else {
+		c.Result.NotApplicable = map[string]string{"em": "random weights", "f1": "random weights"}
+	}
+	c.Result.Probes["start_logits"] = starts
+	c.Result.Probes["end_logits"] = ends
+	return nil
+}
+
+// runGPT2Torch is llm/gpt2 (docs/LLM.md) on libtorch.
+func runGPT2Torch(c *worker.Context) error {
+	newTokens, err := intParam(c, "new_tokens", 150)
+	if err != nil {
+		return err
+	}
+	if newTokens < 1 {
+		return fmt.Errorf("new_tokens %d: want >= 1", newTokens)
+	}
+	limit, err := intParam(c, "limit", 0)
+	if err != nil {
+		return err
+	}
+	c.Result.Params["new_tokens"], c.Result.Params["limit"], c.Result.Params["eos_stops"] = newTokens, limit, false
+	modelDir, err := c.Spec.Input("model_dir")
+	if err != nil {
+		return err
+	}
+	tokPath, err := c.Spec.Input("tokenizer")
+	if err != nil {
+		return err
+	}
+	promptsPath, err := c.Spec.Input("prompts")
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(promptsPath)
+	if err != nil {
+		return err
+	}
+	pf, err := data.ParsePrompts(raw)
+	if err != nil {
+		return err
+	}
+	prompts := pf.Prompts
+	if limit > 0 && limit < len(prompts) {
+		prompts = prompts[:limit]
+	}
+	if len(prompts) == 0 {
+		return errors.New("no prompts")
+	}
+	dev, err := llmTorchStart(c)
+	if err != nil {
+		return err
+	}
+
+	var tok *tokenize.Tokenizer
+	var m *models.GPT2
+	if err := llmTorchTime(c, dev, true, "load", func() (err error) {
+		if tok, err = tokenize.Load(tokPath); err != nil {
+			return err
+		}
+		m, err = models.LoadGPT2(modelDir, dev)
+		return err
+	}); err != nil {
+		tok.Close()
+		return err
+	}
+	defer tok.Close()
+	defer m.Close()
+
+	request := func(prompt string, timed bool) (*ort.Generation, error) {
+		var ids []int64
+		if err := llmTorchTime(c, dev, timed, "tokenize", func() (err error) {
+			ids, _, err = tok.Encode(prompt, false)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		gen, err := llmTorchGenerate(m, dev, ids, newTokens)
+		if err != nil {
+			return nil, err
+		}
+		if timed {
+			c.Add("ttft", gen.TTFT)
+			for _, d := range gen.PerToken {
+				c.Add("per_token", d)
+			}
+		}
+		return gen, nil
+	}
+	for i := 0; i < c.Spec.Warmup; i++ {
+		if _, err := request(prompts[0], false); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	var first *ort.Generation
+	genTime, generated := 0.0, 0
+	for rep := 0; rep < c.Spec.Reps; rep++ {
+		for k, prompt := range prompts {
+			gen, err := request(prompt, true)
+			if err != nil {
+				return fmt.Errorf("prompt %d: %w", k, err)
+			}
+			if first == nil {
+				first = gen
+			}
+			genTime += gen.TTFT
+			for _, d := range gen.PerToken {
+				genTime += d
+			}
+			generated += len(gen.Tokens)
+		}
+	}
+	if first == nil {
+		return errors.New("no timed prompts (reps 0 or no prompts)")
+	}
+	mt := c.Result.Metrics
+	mt["tokens_per_s"] = float64(generated) / genTime
+	mt["ttft_p50"] = percentile(c.Result.Phases["ttft"], 50)
+	if pt := c.Result.Phases["per_token"]; len(pt) > 0 {
+		mt["per_token_p50"] = percentile(pt, 50)
+	}
+	var logits, tokens []float64
+	for _, row := range first.Logits {
+		for _, v := range row {
+			logits = append(logits, float64(v))
+		}
+	}
+	for _, t := range first.Tokens {
+		tokens = append(tokens, float64(t))
+	}
+	c.Result.Probes["gen_logits"] = logits
+	c.Result.Probes["tokens"] = tokens
+	return nil
+}
+
+// llmTorchGenerate is greedy generation of exactly newTokens ids after
+// prompt with the KV cache (docs/LLM.md): each step's clock covers the
+// input tensor, the forward pass and the argmax (ties: lowest id) up to the
+// next id on the host; the probe logits are copied after the clock is read.
+func llmTorchGenerate(m *models.GPT2, dev torch.Device, prompt []int64, newTokens int) (*ort.Generation, error) {
+	if len(prompt) == 0 {
+		return nil, errors.New("gpt2: empty prompt")
+	}
+	cache := m.NewCache()
+	defer cache.Close()
+	gen := &ort.Generation{Tokens: make([]int64, 0, newTokens)}
+	feed := prompt
+	for step := 0; step < newTokens; step++ {
+		if err := torch.Synchronize(dev); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		next, last, err := m.Step(feed, cache)
+		if err == nil {
+			err = torch.Synchronize(dev)
+		}
+		d := time.Since(t0).Seconds()
+		if err != nil {
+			last.Close()
+			return nil, fmt.Errorf("gpt2 step %d: %w", step, err)
+		}
+		if step == 0 {
+			gen.TTFT = d
+		} else {
+			gen.PerToken = append(gen.PerToken, d)
+		}
+		if step < ort.ProbeSteps {
+			row, err := llmTorchProbe(last, min(ort.ProbeVocab, m.Config.VocabSize))
+			if err != nil {
+				last.Close()
+				return nil, err
+			}
+			gen.Logits = append(gen.Logits, row)
+		}
+		last.Close()
+		gen.Tokens = append(gen.Tokens, next)
+		feed = []int64{next}
+	}
+	return gen, nil
+}
+
+// llmTorchProbe copies the first n values of logits [vocab] to the host.
+func llmTorchProbe(logits *torch.Tensor, n int) ([]float32, error) {
+	head, err := torch.Narrow(logits, 0, 0, int64(n))
+	if err != nil {
+		return nil, err
+	}
+	defer head.Close()
+	return head.Float32s()
+}
