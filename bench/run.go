@@ -127,6 +127,16 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 			return nil, err
 		}
 	}
+	// Implementations run in their own work directory: every path handed
+	// to them must be absolute.
+	var err error
+	for _, p := range []*string{&cfg.OutDir, &cfg.WorkDir, &cfg.DataDir, &cfg.ModelsDir} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("results directory: %w", err)
 	}

@@ -209,6 +209,19 @@ func (a aliasLauncher) Command(task string, impl ImplRef) ([]string, error) {
 	return a.l.Command(task, impl)
 }
 
+func TestRunWithRelativeDirectories(t *testing.T) {
+	cfg := testConfig(t)
+	t.Chdir(filepath.Dir(cfg.DataDir))
+	cfg.DataDir, cfg.OutDir = "data", filepath.Join("results", "run")
+	task := fakeTask()
+	rs, err := Run(context.Background(), cfg, Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick))
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	assert.Equal(t, StatusOK, rs[0].Status, rs[0].Reason)
+	_, err = os.Stat(filepath.Join("results", "run", ResultFileName(rs[0])))
+	assert.NoError(t, err)
+}
+
 func TestRunWithoutReferenceFailsParity(t *testing.T) {
 	cfg := testConfig(t)
 	task := fakeTask("ok2")
