@@ -68,7 +68,7 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 		if r.Kind == MetricRel {
 			d /= math.Max(math.Abs(w), relFloor)
 		}
-		c.Value, c.OK = d, d <= r.Limit
+		c.Value, c.OK, c.Measured = d, d <= r.Limit, true
 		c.Detail = fmt.Sprintf("%s %.6g vs reference %.6g", r.Key, g, w)
 		return c
 	}
@@ -107,7 +107,7 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 				same++
 			}
 		}
-		c.Value = float64(same) / float64(len(idx))
+		c.Value, c.Measured = float64(same)/float64(len(idx)), true
 		c.OK = c.Value >= r.Limit
 		c.Detail = fmt.Sprintf("%d of %d agree", same, len(idx))
 	case ProbeMaxAbs, ProbeMaxRel:
@@ -121,7 +121,7 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 				worst, at = d, i
 			}
 		}
-		c.Value, c.OK = worst, worst <= r.Limit
+		c.Value, c.OK, c.Measured = worst, worst <= r.Limit, true
 		c.Detail = fmt.Sprintf("worst at [%d]: %.9g vs reference %.9g", at, g[at], w[at])
 	default:
 		c.Detail = fmt.Sprintf("unknown rule kind %q", r.Kind)

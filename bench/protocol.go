@@ -135,11 +135,14 @@ type Parity struct {
 
 // ParityCheck is one comparison.
 type ParityCheck struct {
-	Name   string  `json:"name"`
-	OK     bool    `json:"ok"`
-	Value  float64 `json:"value"` // the measured difference (or agreement)
-	Limit  float64 `json:"limit"`
-	Detail string  `json:"detail"`
+	Name  string  `json:"name"`
+	OK    bool    `json:"ok"`
+	Value float64 `json:"value"` // the measured difference (or agreement)
+	Limit float64 `json:"limit"`
+	// Measured is false when nothing could be compared (a probe or metric
+	// missing, shapes differing); Detail then says why.
+	Measured bool   `json:"measured"`
+	Detail   string `json:"detail"`
 }
 
 // ReadSpec reads and validates a spec file.

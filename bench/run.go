@@ -187,7 +187,7 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 func firstFailure(p *Parity) string {
 	for _, c := range p.Checks {
 		if !c.OK {
-			if c.Limit != 0 || c.Value != 0 {
+			if c.Measured {
 				return fmt.Sprintf("%s = %.3g (limit %.3g): %s", c.Name, c.Value, c.Limit, c.Detail)
 			}
 			return fmt.Sprintf("%s: %s", c.Name, c.Detail)
