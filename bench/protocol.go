@@ -141,7 +141,7 @@ type ParityCheck struct {
 	Limit float64 `json:"limit"`
 	// Measured is false when nothing could be compared (a probe or metric
 	// missing, shapes differing); Detail then says why.
-	Measured bool   `json:"measured"`
+	Measured bool   `json:"measured,omitempty"`
 	Detail   string `json:"detail"`
 }
 
