@@ -24,7 +24,7 @@ type procResult struct {
 	TimedOut       bool
 	Stderr         []byte
 	Wall           time.Duration
-	PeakRSS        int64 // bytes, from wait4 (largest process of the tree)
+	PeakRSS        int64 // bytes, ru_maxrss from wait4 (includes the parent's RSS at exec on Linux)
 	SampledPeakRSS int64 // bytes, max over samples of the whole tree's RSS
 	CPUSeconds     float64
 	Samples        []Sample

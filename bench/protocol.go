@@ -88,20 +88,26 @@ type Result struct {
 	Errors           []string `json:"errors,omitempty"`
 
 	// ---- filled by the orchestrator ----
-	Status       Status    `json:"status"`
-	Reason       string    `json:"reason,omitempty"`
-	Command      []string  `json:"command,omitempty"`
-	Env          []string  `json:"env,omitempty"` // the thread knobs that were set
-	WallSeconds  float64   `json:"wall_seconds,omitempty"`
-	PeakRSSBytes int64     `json:"peak_rss_bytes,omitempty"` // from wait4, whole process
-	CPUSeconds   float64   `json:"cpu_seconds,omitempty"`    // user+sys from wait4
-	Parity       *Parity   `json:"parity,omitempty"`
-	Samples      []Sample  `json:"samples,omitempty"`
-	StartedAt    string    `json:"started_at,omitempty"`
-	Stderr       string    `json:"stderr_tail,omitempty"`
-	Reference    string    `json:"reference,omitempty"` // impl id the parity was judged against
-	Size         string    `json:"size,omitempty"`
-	Host         *HostInfo `json:"host,omitempty"`
+	Status      Status   `json:"status"`
+	Reason      string   `json:"reason,omitempty"`
+	Command     []string `json:"command,omitempty"`
+	Env         []string `json:"env,omitempty"` // the thread knobs that were set
+	WallSeconds float64  `json:"wall_seconds,omitempty"`
+	// PeakRSSBytes is the larger of the sampled peak of the whole process
+	// tree and the implementation's own peak (VmHWM).
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// Wait4MaxRSSBytes is ru_maxrss from wait4: the largest process of the
+	// tree, but on Linux it also counts the orchestrator's own resident set
+	// at the time of exec, so it is only an upper bound.
+	Wait4MaxRSSBytes int64     `json:"wait4_maxrss_bytes,omitempty"`
+	CPUSeconds       float64   `json:"cpu_seconds,omitempty"` // user+sys from wait4
+	Parity           *Parity   `json:"parity,omitempty"`
+	Samples          []Sample  `json:"samples,omitempty"`
+	StartedAt        string    `json:"started_at,omitempty"`
+	Stderr           string    `json:"stderr_tail,omitempty"`
+	Reference        string    `json:"reference,omitempty"` // impl id the parity was judged against
+	Size             string    `json:"size,omitempty"`
+	Host             *HostInfo `json:"host,omitempty"`
 }
 
 // HostInfo is the little the result needs to say about the machine.

@@ -290,7 +290,8 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) *Result {
 	r.Env = env
 	r.StartedAt = started.Format(time.RFC3339)
 	r.WallSeconds = pr.Wall.Seconds()
-	r.PeakRSSBytes = max(pr.PeakRSS, pr.SampledPeakRSS)
+	r.PeakRSSBytes = max(pr.SampledPeakRSS, r.SelfPeakRSSBytes)
+	r.Wait4MaxRSSBytes = pr.PeakRSS
 	r.CPUSeconds = pr.CPUSeconds
 	r.Samples = pr.Samples
 	r.Stderr = tail(pr.Stderr, 2000)

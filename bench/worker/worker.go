@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -186,7 +188,22 @@ func ModuleVersion(name string) string {
 	return ""
 }
 
+// selfPeakRSS is the peak resident set of this process (Linux VmHWM). Not
+// getrusage's ru_maxrss: on Linux that also counts the parent's resident set
+// at the time of exec.
 func selfPeakRSS() int64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				f := strings.Fields(v)
+				if len(f) > 0 {
+					if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+						return kb * 1024
+					}
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -131,6 +131,15 @@ def write_json_atomic(path: str, obj: Any) -> None:
 
 
 def peak_rss_bytes() -> int:
+    """Peak resident set of this process (Linux VmHWM). Not ru_maxrss: on
+    Linux that also counts the parent's resident set at the time of exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
