@@ -43,9 +43,13 @@ build_go() {
   need go "Go 1.26 (https://go.dev/dl)"
   need cargo "Rust (rustup)"
   go_native
-  say "Go: bin/mlbench (tags: $GO_TAGS)"
   mkdir -p "$ROOT/bin"
-  (cd "$ROOT" && go build -tags "$GO_TAGS" -trimpath -o bin/mlbench ./cmd/mlbench)
+  # Two builds of the same command: bin/mlbench (the CLI, the orchestrator
+  # and the Go implementations without libtorch) and bin/mlbench-torch (the
+  # workers on libtorch), so that only the latter carries libtorch's memory.
+  say "Go: bin/mlbench (tags: tokenizers), bin/mlbench-torch (tags: $GO_TAGS)"
+  (cd "$ROOT" && go build -tags tokenizers -trimpath -o bin/mlbench ./cmd/mlbench &&
+    go build -tags "$GO_TAGS" -trimpath -o bin/mlbench-torch ./cmd/mlbench)
 }
 
 build_python() {

@@ -12,7 +12,7 @@ import (
 type Paths struct {
 	Root    string   // repository root (holds reference/python)
 	Python  string   // interpreter of the project's venv
-	RustBin string   // folder of the built Rust binaries
+	RustBin string   // folder of the built binaries (Rust, and mlbench-torch)
 	Self    []string // argv that starts a Go worker, e.g. {"/path/mlbench", "worker"}
 	// GoLookup reports whether this binary has the Go implementation impl
 	// of task (worker.Lookup); nil means none is registered.
@@ -23,6 +23,14 @@ type Paths struct {
 func (p Paths) Command(task string, impl ImplRef) ([]string, error) {
 	switch impl.Launch.Kind {
 	case "go":
+		if impl.Launch.Program != "" {
+			// Another binary of this module, built with other tags.
+			bin := filepath.Join(p.RustBin, impl.Launch.Program)
+			if !executable(bin) {
+				return nil, fmt.Errorf("%s not built (run ./build.sh)", rel(p.Root, bin))
+			}
+			return []string{bin, "worker"}, nil
+		}
 		if p.GoLookup == nil {
 			return nil, fmt.Errorf("no Go implementations in this binary")
 		}

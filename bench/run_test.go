@@ -64,7 +64,7 @@ func fakeImpl(mode string, args []string) int {
 	case "hang":
 		time.Sleep(time.Hour)
 	case "hangchild": // the child hangs after the parent exits: the tree is killed
-		cmd := exec.Command("sleep", "3600")
+		cmd := exec.Command("sleep", os.Getenv("MLBENCH_FAKE_SLEEP"))
 		_ = cmd.Start()
 		time.Sleep(time.Hour)
 	case "invalidjson":
@@ -85,6 +85,10 @@ func fakeImpl(mode string, args []string) int {
 	return 9
 }
 
+// fakeSleep is how long the child of "hangchild" sleeps: unique to this
+// test process, so the check for left-over children finds only its own.
+var fakeSleep = fmt.Sprint(100000 + os.Getpid())
+
 // fakeLauncher starts the test binary as the implementation whose id is
 // the mode; ids in missing are not runnable.
 type fakeLauncher struct{ missing map[string]bool }
@@ -93,7 +97,7 @@ func (f fakeLauncher) Command(task string, impl ImplRef) ([]string, error) {
 	if f.missing[impl.ID] {
 		return nil, fmt.Errorf("%s not built", impl.ID)
 	}
-	return []string{"env", "MLBENCH_FAKE_IMPL=" + impl.ID, os.Args[0]}, nil
+	return []string{"env", "MLBENCH_FAKE_IMPL=" + impl.ID, "MLBENCH_FAKE_SLEEP=" + fakeSleep, os.Args[0]}, nil
 }
 
 func fakeTask(impls ...string) *Task {
@@ -193,7 +197,7 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &r), n)
 	}
 	// The hanging child was killed with its group.
-	out, _ := exec.Command("pgrep", "-f", "sleep 3600").Output()
+	out, _ := exec.Command("pgrep", "-f", "sleep "+fakeSleep).Output()
 	assert.Empty(t, strings.TrimSpace(string(out)), "left-over child processes")
 }
 
@@ -337,4 +341,27 @@ func TestParityRules(t *testing.T) {
 	r = Rule{Kind: ProbeAgree, Key: "tokens", OnlyIfParam: "trained"}
 	assert.False(t, r.Applies(SizeQuick, map[string]any{"trained": false}))
 	assert.True(t, r.Applies(SizeQuick, map[string]any{"trained": true}))
+}
+
+func TestPathsLaunchers(t *testing.T) {
+	root := t.TempDir()
+	p := Paths{Root: root, Python: filepath.Join(root, "py"), RustBin: filepath.Join(root, "bin"), Self: []string{"/self", "worker"},
+		GoLookup: func(task, impl string) error { return nil }}
+	argv, err := p.Command("t", ImplRef{"go-gonum", Launch{"go", ""}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/self", "worker"}, argv)
+
+	torch := ImplRef{"go-libtorch", Launch{"go", TorchWorker}}
+	_, err = p.Command("t", torch)
+	assert.ErrorContains(t, err, "bin/mlbench-torch not built")
+	require.NoError(t, os.MkdirAll(p.RustBin, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(p.RustBin, TorchWorker), []byte("#!/bin/sh\n"), 0o755))
+	argv, err = p.Command("t", torch)
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(p.RustBin, TorchWorker), "worker"}, argv)
+
+	_, err = p.Command("t", ImplRef{"rust-x", Launch{"rust", "x"}})
+	assert.ErrorContains(t, err, "bin/x not built")
+	_, err = p.Command("t", ImplRef{"python-x", Launch{"python", "x.py"}})
+	assert.ErrorContains(t, err, "reference/python/x.py does not exist")
 }

@@ -81,6 +81,17 @@ func (t *Task) Defaults(size string) Defaults {
 func py(id, script string) ImplRef { return ImplRef{id, Launch{"python", script}} }
 func rs(id, bin string) ImplRef    { return ImplRef{id, Launch{"rust", bin}} }
 func goImpl(id string) ImplRef     { return ImplRef{id, Launch{"go", ""}} }
+
+// goTorch is a Go implementation on libtorch. It runs in its own binary,
+// bin/mlbench-torch, so that the other Go implementations and the
+// orchestrator do not carry libtorch's resident memory (over 300 MiB once
+// linked: it would inflate their peak RSS and, through exec, wait4's).
+func goTorch(id string) ImplRef { return ImplRef{id, Launch{"go", TorchWorker}} }
+
+// TorchWorker is the binary, in the Rust/Go binaries folder, that runs the
+// Go implementations on libtorch.
+const TorchWorker = "mlbench-torch"
+
 func in(kv ...string) map[string]string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -185,7 +196,7 @@ var Tasks = []*Task{
 		Work:      "train the seed CNN, Adam lr 1e-3, batch 64, CIFAR-10",
 		Reference: "python-pytorch",
 		Impls: []ImplRef{py("python-pytorch", "cnn.py"), rs("rust-tch", "cnn-tch"), rs("rust-candle", "cnn-candle"),
-			rs("rust-burn", "cnn-burn"), goImpl("go-libtorch")},
+			rs("rust-burn", "cnn-burn"), goTorch("go-libtorch")},
 		Cases: func(size string) []Case {
 			epochs, order := 1, "data:cifar10/order_quick.npy"
 			if size == SizeFull {
@@ -213,7 +224,7 @@ var Tasks = []*Task{
 		Reference: "python-transformers",
 		Impls: []ImplRef{py("python-transformers", "llm_transformers.py"), py("python-ort", "llm_ort.py"),
 			rs("rust-ort", "llm-ort"), rs("rust-candle", "llm-candle"), rs("rust-tch", "llm-tch"),
-			goImpl("go-ort"), goImpl("go-libtorch")},
+			goImpl("go-ort"), goTorch("go-libtorch")},
 		Cases: func(size string) []Case {
 			limit := 200
 			if size == SizeFull {
@@ -241,7 +252,7 @@ var Tasks = []*Task{
 		Reference: "python-transformers",
 		Impls: []ImplRef{py("python-transformers", "llm_transformers.py"), py("python-ort", "llm_ort.py"),
 			rs("rust-ort", "llm-ort"), rs("rust-candle", "llm-candle"), rs("rust-tch", "llm-tch"),
-			goImpl("go-ort"), goImpl("go-libtorch")},
+			goImpl("go-ort"), goTorch("go-libtorch")},
 		Cases: func(size string) []Case {
 			limit := 5
 			if size == SizeFull {

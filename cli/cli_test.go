@@ -82,7 +82,7 @@ func TestListSaysWhyNotRunnable(t *testing.T) {
 	assert.Contains(t, out, "python-sklearn (reference)")
 	assert.Contains(t, out, "no: not implemented yet: reference/python/cnn.py does not exist")
 	assert.Contains(t, out, "no: Rust binary bin/classical-linfa not built")
-	assert.Contains(t, out, `no: no Go implementation "go-libtorch"`)
+	assert.Contains(t, out, "no: bin/mlbench-torch not built (run ./build.sh)")
 }
 
 func TestReportAndCompareBadInput(t *testing.T) {
