@@ -292,6 +292,11 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) *Result {
 	r.WallSeconds = pr.Wall.Seconds()
 	r.PeakRSSBytes = max(pr.SampledPeakRSS, r.SelfPeakRSSBytes)
 	r.Wait4MaxRSSBytes = pr.PeakRSS
+	if r.PeakRSSBytes == 0 {
+		// Too short to sample and no own figure: the upper bound is all
+		// there is.
+		r.PeakRSSBytes = pr.PeakRSS
+	}
 	r.CPUSeconds = pr.CPUSeconds
 	r.Samples = pr.Samples
 	r.Stderr = tail(pr.Stderr, 2000)
