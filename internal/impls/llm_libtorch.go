@@ -141,12 +141,7 @@ func runBertQATorch(c *worker.Context) error {
 	defer tok.Close()
 	defer m.Close()
 
-	type outcome struct {
-		start, end [][]float32
-		answer     string
-		windows    int
-	}
-	request := func(q squadQuestion, timed bool) (*outcome, error) {
+	request := func(q squadQuestion, timed bool) (*qaOutcome, error) {
 		var ws []ort.Window
 		var offs [][2]int
 		if err := llmTorchTime(c, dev, timed, "tokenize", func() error {
@@ -164,7 +159,7 @@ func runBertQATorch(c *worker.Context) error {
 		}); err != nil {
 			return nil, err
 		}
-		o := outcome{start: make([][]float32, len(ws)), end: make([][]float32, len(ws)), windows: len(ws)}
+		o := qaOutcome{start: make([][]float32, len(ws)), end: make([][]float32, len(ws)), windows: len(ws)}
 		if err := llmTorchTime(c, dev, timed, "model", func() (err error) {
 			for i, w := range ws {
 				if o.start[i], o.end[i], err = m.Logits(w.IDs, w.TypeIDs); err != nil {
@@ -185,63 +180,7 @@ func runBertQATorch(c *worker.Context) error {
 		return &o, nil
 	}
 
-	for i := 0; i < c.Spec.Warmup; i++ {
-		if _, err := request(qs[0], false); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
-		}
-	}
-	var starts, ends []float64
-	var em, f1 float64
-	windows := 0
-	for rep := 0; rep < c.Spec.Reps; rep++ {
-		for k, q := range qs {
-			o, err := request(q, true)
-			if err != nil {
-				return fmt.Errorf("question %d: %w", k, err)
-			}
-			if rep > 0 {
-				continue
-			}
-			windows += o.windows
-			if k < probeQuestions {
-				for _, v := range o.start[0][:min(probePositions, len(o.start[0]))] {
-					starts = append(starts, float64(v))
-				}
-				for _, v := range o.end[0][:min(probePositions, len(o.end[0]))] {
-					ends = append(ends, float64(v))
-				}
-			}
-			e, f := ort.SQuADScores(q.answers, o.answer)
-			em += e
-			f1 += f
-		}
-	}
-
-	ph := c.Result.Phases
-	total := make([]float64, len(ph["tokenize"]))
-	sum := 0.0
-	for i := range total {
-		total[i] = ph["tokenize"][i] + ph["model"][i] + ph["postprocess"][i]
-		sum += total[i]
-	}
-	if len(total) == 0 {
-		return errors.New("no timed requests (reps 0 or no questions)")
-	}
-	mt := c.Result.Metrics
-	mt["requests_per_s"] = float64(len(total)) / sum
-	for _, q := range []float64{50, 90, 99} {
-		mt[fmt.Sprintf("latency_p%g", q)] = percentile(total, q)
-	}
-	mt["windows_per_request"] = float64(windows) / float64(len(qs))
-	if trained(c) {
-		mt["em"] = 100 * em / float64(len(qs))
-		mt["f1"] = 100 * f1 / float64(len(qs))
-	} else {
-		c.Result.NotApplicable = map[string]string{"em": "random weights", "f1": "random weights"}
-	}
-	c.Result.Probes["start_logits"] = starts
-	c.Result.Probes["end_logits"] = ends
-	return nil
+	return runQARequests(c, qs, request)
 }
 
 // runGPT2Torch is llm/gpt2 (docs/LLM.md) on libtorch.
