@@ -77,7 +77,7 @@ func parityText(p *bench.Parity) string {
 		if c.OK {
 			continue
 		}
-		if c.Value == 0 && c.Limit == 0 {
+		if c.Value == 0 && (c.Limit == 0 || !c.Measured) {
 			return oneLine(c.Name + ": " + c.Detail)
 		}
 		return fmt.Sprintf("%s %.3g vs limit %g", c.Name, c.Value, c.Limit)

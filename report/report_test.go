@@ -315,3 +315,11 @@ func TestFailedReferenceGivesNoRatios(t *testing.T) {
 	assert.ErrorContains(t, Write(&b, append(rs, rs[0]), Markdown), "two results for classical/kmeans n=1000")
 	assert.ErrorContains(t, WriteCompare(&b, append(rs, rs[0]), rs, Markdown), "old: two results")
 }
+
+func TestParityTextSaysWhyNothingWasCompared(t *testing.T) {
+	p := &bench.Parity{Checks: []bench.ParityCheck{{Name: "metric_rel:inertia_shared_init", Limit: 0.01,
+		Detail: "metric inertia_shared_init not applicable in this result: cannot start from given centres"}}}
+	assert.Contains(t, parityText(p), "metric_rel:inertia_shared_init: metric inertia_shared_init not applicable in this result")
+	p.Checks[0] = bench.ParityCheck{Name: "metric_rel:inertia", Value: 0.07, Limit: 0.01, Measured: true}
+	assert.Equal(t, "metric_rel:inertia 0.07 vs limit 0.01", parityText(p))
+}
