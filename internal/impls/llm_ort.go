@@ -1,7 +1,6 @@
 package impls
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -272,48 +271,5 @@ func runGPT2ORT(c *worker.Context) error {
 		}
 		return gen, nil
 	}
-	for i := 0; i < c.Spec.Warmup; i++ {
-		if _, err := request(prompts[0], false); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
-		}
-	}
-	var first *ort.Generation
-	genTime, generated := 0.0, 0
-	for rep := 0; rep < c.Spec.Reps; rep++ {
-		for k, prompt := range prompts {
-			gen, err := request(prompt, true)
-			if err != nil {
-				return fmt.Errorf("prompt %d: %w", k, err)
-			}
-			if first == nil {
-				first = gen
-			}
-			genTime += gen.TTFT
-			for _, d := range gen.PerToken {
-				genTime += d
-			}
-			generated += len(gen.Tokens)
-		}
-	}
-	if first == nil {
-		return errors.New("no timed prompts (reps 0 or no prompts)")
-	}
-	m := c.Result.Metrics
-	m["tokens_per_s"] = float64(generated) / genTime
-	m["ttft_p50"] = percentile(c.Result.Phases["ttft"], 50)
-	if pt := c.Result.Phases["per_token"]; len(pt) > 0 {
-		m["per_token_p50"] = percentile(pt, 50)
-	}
-	var logits, tokens []float64
-	for _, row := range first.Logits {
-		for _, v := range row {
-			logits = append(logits, float64(v))
-		}
-	}
-	for _, t := range first.Tokens {
-		tokens = append(tokens, float64(t))
-	}
-	c.Result.Probes["gen_logits"] = logits
-	c.Result.Probes["tokens"] = tokens
-	return nil
+	return runGenRequests(c, prompts, request)
 }
