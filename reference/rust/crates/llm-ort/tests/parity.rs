@@ -177,7 +177,7 @@ fn windows_match_python_tokenizers() {
     }
     let tok_path = repo().join("data/processed/tokenizers/bert-base-uncased/tokenizer.json");
     let squad = repo().join("data/processed/squad_v2_dev/dev-v2.0.json");
-    let qs = llm_ort::qa::load_squad(squad.to_str().unwrap(), 0).unwrap();
+    let qs = mlbench_llm::load_squad(squad.to_str().unwrap(), 0).unwrap();
     // Long contexts and non-ASCII ones, a handful of each.
     let mut pick: Vec<usize> = vec![];
     let mut by_len: Vec<usize> = (0..qs.len()).collect();
@@ -210,7 +210,7 @@ print(json.dumps(out))
     for &i in &pick {
         for (ml, st) in [(384, 128), (64, 16)] {
             let q = &qs[i];
-            let ws = llm_ort::tokenize_question(&tok, &q.question, &q.context, cls, sep, ml, st).unwrap();
+            let ws = mlbench_llm::tokenize_question(&tok, &q.question, &q.context, cls, sep, ml, st).unwrap();
             let w = want[k].as_array().unwrap();
             assert_eq!(ws.len(), w.len(), "question {i}, {ml}/{st}: window count");
             for (a, b) in ws.iter().zip(w) {
