@@ -166,6 +166,12 @@ func nManualSeed(seed uint64) error {
 	return cErr("manual_seed", C.at_manual_seed(C.uint64_t(seed)))
 }
 
+func nSetCuDNN(benchmark, deterministic bool) (bool, bool, error) {
+	var pb, pd C.int
+	err := cErr("set_cudnn", C.at_set_cudnn(cbool(benchmark), cbool(deterministic), &pb, &pd))
+	return pb != 0, pd != 0, err
+}
+
 func nSetNumThreads(n int) error {
 	return cErr("set_num_threads", C.at_set_num_threads(C.int(n)))
 }

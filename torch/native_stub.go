@@ -12,11 +12,14 @@ const built = false
 
 func notBuilt(op string) error { return &Error{Op: op, Err: ErrNotBuilt} }
 
-func nVersion() string                   { return "" }
-func nCUDADeviceCount() int              { return 0 }
-func nNumThreads() int                   { return 0 }
-func nManualSeed(uint64) error           { return notBuilt("manual_seed") }
-func nSetNumThreads(int) error           { return notBuilt("set_num_threads") }
+func nVersion() string         { return "" }
+func nCUDADeviceCount() int    { return 0 }
+func nNumThreads() int         { return 0 }
+func nManualSeed(uint64) error { return notBuilt("manual_seed") }
+func nSetNumThreads(int) error { return notBuilt("set_num_threads") }
+func nSetCuDNN(bool, bool) (bool, bool, error) {
+	return false, false, notBuilt("set_cudnn")
+}
 func nSynchronize(int) error             { return notBuilt("synchronize") }
 func nSetGradEnabled(bool) (bool, error) { return true, notBuilt("set_grad_enabled") }
 func nFree(handle)                       {}

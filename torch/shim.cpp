@@ -80,6 +80,11 @@ int at_cuda_device_count(void) {
 err at_manual_seed(uint64_t seed) { PROTECT(at::manual_seed(seed)) }
 err at_set_num_threads(int n) { PROTECT(at::set_num_threads(n)) }
 int at_get_num_threads(void) { return at::get_num_threads(); }
+err at_set_cudnn(int benchmark, int deterministic, int *prev_benchmark, int *prev_deterministic) {
+  PROTECT(auto &ctx = at::globalContext(); *prev_benchmark = ctx.benchmarkCuDNN() ? 1 : 0;
+          *prev_deterministic = ctx.deterministicCuDNN() ? 1 : 0; ctx.setBenchmarkCuDNN(benchmark != 0);
+          ctx.setDeterministicCuDNN(deterministic != 0))
+}
 err at_synchronize(int device) { PROTECT(if (device >= 0) torch::cuda::synchronize(device)) }
 
 err at_set_grad_enabled(int enabled, int *prev) {

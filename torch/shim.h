@@ -41,6 +41,8 @@ int at_cuda_device_count(void);      // 0 when CUDA is absent or unusable
 err at_manual_seed(uint64_t seed);
 err at_set_num_threads(int n);
 int at_get_num_threads(void);
+// cuDNN flags (at::globalContext()): the values before the call come back in *prev_*.
+err at_set_cudnn(int benchmark, int deterministic, int *prev_benchmark, int *prev_deterministic);
 err at_synchronize(int device);
 err at_set_grad_enabled(int enabled, int *prev);
 

@@ -166,6 +166,16 @@ func ManualSeed(seed uint64) error { return nManualSeed(seed) }
 // process-wide). Record it with the results: it changes timings.
 func SetNumThreads(n int) error { return nSetNumThreads(n) }
 
+// SetCuDNN sets libtorch's process-wide cuDNN flags, as
+// torch.backends.cudnn.benchmark and .deterministic do in Python, and returns
+// the previous values. Benchmark mode times several convolution algorithms
+// and keeps the fastest (faster, not reproducible); deterministic mode allows
+// only deterministic algorithms. libtorch's defaults are both off. The flags
+// only matter on CUDA; setting them on a CPU-only build is harmless.
+func SetCuDNN(benchmark, deterministic bool) (prevBenchmark, prevDeterministic bool, err error) {
+	return nSetCuDNN(benchmark, deterministic)
+}
+
 // NumThreads is libtorch's intra-op thread count.
 func NumThreads() int { return nNumThreads() }
 

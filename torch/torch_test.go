@@ -100,6 +100,22 @@ func TestDataInOut(t *testing.T) {
 	assert.Equal(t, CPU, c.Device())
 }
 
+// TestSetCuDNN: the flags round-trip and the previous values come back (they
+// are global state even on a CPU-only machine).
+func TestSetCuDNN(t *testing.T) {
+	b0, d0, err := SetCuDNN(false, true)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _, _ = SetCuDNN(b0, d0) })
+	b, d, err := SetCuDNN(true, false)
+	require.NoError(t, err)
+	assert.False(t, b)
+	assert.True(t, d)
+	b, d, err = SetCuDNN(false, true)
+	require.NoError(t, err)
+	assert.True(t, b)
+	assert.False(t, d)
+}
+
 func TestManualSeed(t *testing.T) {
 	require.NoError(t, ManualSeed(0))
 	r := must(t)(Rand([]int64{4}, Float32, CPU))

@@ -96,6 +96,9 @@ pub fn run(spec: &Spec) -> Res<Result> {
         "cuda" => return Err("device cuda asked for, but libtorch sees no CUDA device".into()),
         _ => Device::Cpu,
     };
+    if let Device::Cuda(_) = device {
+        tch::Cuda::cudnn_set_benchmark(false);
+    }
     let sync = || {
         if let Device::Cuda(i) = device {
             tch::Cuda::synchronize(i as i64)
@@ -155,7 +158,9 @@ pub fn run(spec: &Spec) -> Res<Result> {
             .into(),
     );
     if let Device::Cuda(_) = device {
-        res.notes.push("CUDA: tch::Cuda::synchronize before every clock read; libtorch_cuda.so linked with --no-as-needed".into());
+        res.notes.push("CUDA: tch::Cuda::synchronize before every clock read; libtorch_cuda.so linked with --no-as-needed; \
+            cudnn.benchmark off (tch::Cuda::cudnn_set_benchmark(false)); tch 0.24 has no call for cudnn.deterministic, \
+            so it stays at libtorch's default (off), unlike cnn.py and go-libtorch (on)".into());
     }
     Ok(res)
 }
