@@ -36,6 +36,12 @@ type Config struct {
 	Timeout   time.Duration // per (case, implementation) process
 	Launcher  Launcher
 	Host      *HostInfo
+	// Resume reuses a job's result already stored in OutDir when it passed
+	// and was made with the same size, threads and device; every other job
+	// runs. A reused result that is not the reference is judged again
+	// against this run's reference. Long runs (the full LLM sizes) can so
+	// be made in parts.
+	Resume bool
 	// OnStart and OnResult, when set, are called as the run progresses
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
@@ -158,7 +164,10 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		if cfg.OnStart != nil {
 			cfg.OnStart(j, n, len(jobs))
 		}
-		r := runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
+		r := reusable(cfg, j)
+		if r == nil {
+			r = runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
+		}
 		key := j.Task.ID + "\x00" + j.Case.Variant
 		if j.Impl.ID == j.Task.Reference {
 			refs[key] = r
@@ -182,6 +191,25 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// reusable is the stored result of j when cfg.Resume is set and that result
+// passed with this run's size, threads and device; nil otherwise.
+func reusable(cfg Config, j Job) *Result {
+	if !cfg.Resume {
+		return nil
+	}
+	var r Result
+	name := ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID})
+	if err := readJSON(filepath.Join(cfg.OutDir, name), &r); err != nil {
+		return nil
+	}
+	if r.Status != StatusOK || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
+		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device {
+		return nil
+	}
+	r.Parity = nil
+	return &r
 }
 
 func firstFailure(p *Parity) string {

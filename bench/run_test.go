@@ -213,6 +213,50 @@ func (a aliasLauncher) Command(task string, impl ImplRef) ([]string, error) {
 	return a.l.Command(task, impl)
 }
 
+func TestRunResumeKeepsPassedResultsAndRunsTheRest(t *testing.T) {
+	cfg := testConfig(t)
+	task := fakeTask("crash", "ok2")
+	cfg.Launcher = aliasLauncher{fakeLauncher{}, map[string]string{"ok2": "ok"}}
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	first, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	before := byImpl(first)
+	require.Equal(t, StatusFailed, before["crash"].Status)
+	require.Equal(t, StatusOK, before["ok2"].Status)
+
+	// The second part: "ok" and "ok2" cannot start any more, so they can only
+	// pass by being reused; "crash" is fixed and must run again.
+	cfg.Resume = true
+	cfg.Launcher = launcherFunc(func(task string, impl ImplRef) ([]string, error) {
+		if impl.ID != "crash" {
+			return nil, fmt.Errorf("%s not built", impl.ID)
+		}
+		return fakeLauncher{}.Command(task, ImplRef{"ok", impl.Launch})
+	})
+	second, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	after := byImpl(second)
+	for _, id := range []string{"ok", "ok2"} {
+		assert.Equal(t, StatusOK, after[id].Status, "%s: %s", id, after[id].Reason)
+		assert.Equal(t, before[id].StartedAt, after[id].StartedAt, "%s reused, not run", id)
+		require.NotNil(t, after[id].Parity)
+		assert.True(t, after[id].Parity.OK)
+	}
+	assert.Equal(t, StatusOK, after["crash"].Status, after["crash"].Reason)
+	assert.Equal(t, "ok", after["crash"].Reference)
+
+	// Other threads: nothing is reused (and "ok" cannot start).
+	cfg.Threads = 1
+	third, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	assert.Equal(t, StatusFailed, byImpl(third)["ok"].Status)
+	assert.Contains(t, byImpl(third)["ok"].Reason, "not runnable")
+}
+
+type launcherFunc func(task string, impl ImplRef) ([]string, error)
+
+func (f launcherFunc) Command(task string, impl ImplRef) ([]string, error) { return f(task, impl) }
+
 func TestRunWithRelativeDirectories(t *testing.T) {
 	cfg := testConfig(t)
 	t.Chdir(filepath.Dir(cfg.DataDir))

@@ -137,3 +137,30 @@ func TestWorkerNeedsSpec(t *testing.T) {
 	code, _, errOut = run(t, "worker", "--spec", filepath.Join(t.TempDir(), "none.json"))
 	oneLineError(t, code, errOut, "read spec")
 }
+
+func TestCheckResume(t *testing.T) {
+	out := t.TempDir()
+	cfg := bench.Config{Size: bench.SizeFull, Threads: 2, Device: "cpu", Reps: 0, Warmup: -1}
+	parts, err := checkResume(out, cfg)
+	require.NoError(t, err, "a first part that wrote no run.json")
+	assert.Empty(t, parts)
+
+	require.NoError(t, writeRunInfo(out, cfg, 3, nil, nil))
+	parts, err = checkResume(out, cfg)
+	require.NoError(t, err)
+	require.Len(t, parts, 1)
+	require.NoError(t, writeRunInfo(out, cfg, 3, nil, parts))
+	parts, err = checkResume(out, cfg)
+	require.NoError(t, err)
+	assert.Len(t, parts, 2, "every earlier part is kept")
+
+	other := cfg
+	other.Threads = 1
+	_, err = checkResume(out, other)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "that run used --size full --threads 2")
+
+	require.NoError(t, os.WriteFile(filepath.Join(out, "run.json"), []byte("{"), 0o644))
+	_, err = checkResume(out, cfg)
+	assert.ErrorContains(t, err, "run.json")
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -228,6 +229,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
 			&cli.StringFlag{Name: "out", Usage: "results directory (default: results/<UTC timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "time limit of each implementation process"},
+			&cli.BoolFlag{Name: "resume", Usage: "go on with the run in --out: keep its passed results, run the rest (same size, threads, device, reps and warm-ups)"},
 		},
 		Action: runAction,
 	}
@@ -271,17 +273,25 @@ func runAction(c *cli.Context) error {
 	}
 	out := c.String("out")
 	if out == "" {
-		out = filepath.Join(p.Results, time.Now().UTC().Format("20060102T150405Z"))
-	}
-	if _, err := os.Stat(out); err == nil {
-		if ents, _ := os.ReadDir(out); len(ents) > 0 {
-			return fmt.Errorf("results directory %s is not empty", out)
+		if c.Bool("resume") {
+			return errors.New("--resume needs --out: the results directory of the run to go on with")
 		}
+		out = filepath.Join(p.Results, time.Now().UTC().Format("20060102T150405Z"))
 	}
 	cfg := bench.Config{
 		DataDir: p.Data, ModelsDir: p.Models, OutDir: out, Size: size,
 		Reps: c.Int("reps"), Warmup: c.Int("warmup"), Threads: c.Int("threads"), Device: c.String("device"),
-		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(),
+		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(), Resume: c.Bool("resume"),
+	}
+	var earlier []runInfo
+	if cfg.Resume {
+		if earlier, err = checkResume(out, cfg); err != nil {
+			return err
+		}
+	} else if _, err := os.Stat(out); err == nil {
+		if ents, _ := os.ReadDir(out); len(ents) > 0 {
+			return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
+		}
 	}
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
@@ -297,7 +307,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeRunInfo(out, c, cfg, len(jobs), skipped); err != nil {
+	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "\nResults in %s\n\n", out)
@@ -330,23 +340,53 @@ func dedupSkips(ss []bench.Skip) []bench.Skip {
 	return out
 }
 
-// runInfo is results/<ts>/run.json: how the run was made.
+// runInfo is results/<ts>/run.json: how the run was made. A run made in
+// parts (--resume) lists the earlier parts in Parts, oldest first.
 type runInfo struct {
 	Command  []string          `json:"command"`
 	Started  string            `json:"finished_at"`
 	Size     string            `json:"size"`
 	Threads  int               `json:"threads"`
 	Device   string            `json:"device"`
+	Reps     int               `json:"reps"`   // 0: the tasks' defaults
+	Warmup   int               `json:"warmup"` // < 0: the tasks' defaults
 	Timeout  string            `json:"timeout"`
 	Jobs     int               `json:"jobs"`
 	Skipped  map[string]string `json:"skipped,omitempty"`
 	Host     *bench.HostInfo   `json:"host"`
 	ThreadEn []string          `json:"thread_env"`
+	Parts    []runInfo         `json:"parts,omitempty"`
 }
 
-func writeRunInfo(out string, c *cli.Context, cfg bench.Config, n int, skipped []bench.Skip) error {
+// checkResume reads the run.json of the run in out, when there is one, and
+// refuses to go on with different settings: the parts of one run must be
+// comparable. It returns the earlier parts.
+func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
+	b, err := os.ReadFile(filepath.Join(out, "run.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // an interrupted first part writes no run.json; its results still count
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ri runInfo
+	if err := json.Unmarshal(b, &ri); err != nil {
+		return nil, fmt.Errorf("%s: %v", filepath.Join(out, "run.json"), err)
+	}
+	if ri.Size != cfg.Size || ri.Threads != cfg.Threads || ri.Device != cfg.Device || ri.Reps != cfg.Reps || ri.Warmup != cfg.Warmup {
+		return nil, fmt.Errorf("--resume %s: that run used --size %s --threads %d --device %s --reps %d --warmup %d; "+
+			"this one asks for --size %s --threads %d --device %s --reps %d --warmup %d",
+			out, ri.Size, ri.Threads, ri.Device, ri.Reps, ri.Warmup, cfg.Size, cfg.Threads, cfg.Device, cfg.Reps, cfg.Warmup)
+	}
+	parts := ri.Parts
+	ri.Parts = nil
+	return append(parts, ri), nil
+}
+
+func writeRunInfo(out string, cfg bench.Config, n int, skipped []bench.Skip, earlier []runInfo) error {
 	ri := runInfo{Command: os.Args, Started: time.Now().UTC().Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
-		Device: cfg.Device, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host, ThreadEn: bench.ThreadEnv(cfg.Threads)}
+		Device: cfg.Device, Reps: cfg.Reps, Warmup: cfg.Warmup, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host,
+		ThreadEn: bench.ThreadEnv(cfg.Threads), Parts: earlier}
 	for _, s := range dedupSkips(skipped) {
 		if ri.Skipped == nil {
 			ri.Skipped = map[string]string{}
