@@ -7,6 +7,7 @@
 //! reference/python/llm_common.py and internal/impls/llm_workload.go do.
 
 pub mod qa;
+pub mod testkit;
 
 use mlbench_common::{Res, Result, Spec};
 pub use qa::*;

@@ -1,0 +1,5 @@
+//! rust-candle: `llm-candle --spec SPEC.json` (docs/PROTOCOL.md, docs/LLM.md).
+
+fn main() {
+    mlbench_common::main_with(llm_candle::run);
+}

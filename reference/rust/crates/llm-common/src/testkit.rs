@@ -1,0 +1,196 @@
+//! For the tests of the Rust LLM implementations (rust-ort, rust-candle,
+//! rust-tch): the tiny models, specs, running a binary or a Python
+//! implementation on a spec, and comparing probes. A test that lacks what it
+//! needs (the project's .venv python, the prepared data) prints why and
+//! returns: see [`models`].
+//!
+//! Models: $MLBENCH_TEST_MODELS when set (as the Go tests: a directory with
+//! bert-qa/ and gpt2/, used as it is), else the tiny models, made once into
+//! <tmp>/mlbench-llm-tiny by `models.py --tiny` (which skips a model already
+//! there, so later runs take seconds).
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../..").canonicalize().unwrap()
+}
+
+/// The project's .venv python, if built.
+pub fn python() -> Option<PathBuf> {
+    let p = repo().join(".venv/bin/python");
+    p.exists().then_some(p)
+}
+
+pub fn skip(why: &str) {
+    eprintln!("SKIP: {why}");
+}
+
+/// Why the end-to-end tests cannot run here, if they cannot.
+fn missing() -> Option<String> {
+    if python().is_none() {
+        return Some("no .venv/bin/python".into());
+    }
+    for f in ["data/processed/squad_v2_dev/dev-v2.0.json", "data/processed/prompts/prompts.json",
+        "data/processed/tokenizers/bert-base-uncased/tokenizer.json", "data/processed/tokenizers/gpt2/tokenizer.json"] {
+        if !repo().join(f).exists() {
+            return Some(format!("no {f} (mlbench data prepare)"));
+        }
+    }
+    None
+}
+
+fn tiny_models() -> &'static Result<PathBuf, String> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(d) = std::env::var_os("MLBENCH_TEST_MODELS").filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(d));
+        }
+        let dir = std::env::temp_dir().join("mlbench-llm-tiny");
+        let out = Command::new(python().unwrap()).arg(repo().join("reference/python/models.py"))
+            .args(["--tiny", "--out"]).arg(&dir).arg("--tokenizers").arg(repo().join("data/processed/tokenizers"))
+            .output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("models.py --tiny failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(dir)
+    })
+}
+
+/// The models' directory (bert-qa/ and gpt2/ in it), or None after printing
+/// why the test cannot run.
+pub fn models() -> Option<&'static Path> {
+    if let Some(why) = missing() {
+        skip(&why);
+        return None;
+    }
+    match tiny_models() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            skip(e);
+            None
+        }
+    }
+}
+
+/// The model directory of a task under models.
+pub fn model_dir(models: &Path, task: &str) -> PathBuf {
+    models.join(if task == "llm/gpt2" { "gpt2" } else { "bert-qa" })
+}
+
+/// A new scratch directory unique to this process and name.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlb-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A spec (docs/PROTOCOL.md) of task on the model in model_dir (its
+/// tokenizer.json beside it), the project's SQuAD or prompts, 2 threads, cpu,
+/// its result going to dir/<name>.result.json.
+pub fn spec_value(task: &str, model_dir: &Path, dir: &Path, name: &str, params: Value, warmup: usize, reps: usize) -> Value {
+    let mut inputs = json!({"model_dir": model_dir, "tokenizer": model_dir.join("tokenizer.json")});
+    if task == "llm/gpt2" {
+        inputs["prompts"] = json!(repo().join("data/processed/prompts/prompts.json"));
+    } else {
+        inputs["squad"] = json!(repo().join("data/processed/squad_v2_dev/dev-v2.0.json"));
+    }
+    json!({
+        "schema_version": 1, "task": task, "variant": "", "impl": name, "size": "quick", "inputs": inputs,
+        "datasets": [], "params": params, "warmup": warmup, "reps": reps, "threads": 2, "device": "cpu",
+        "result_path": dir.join(format!("{name}.result.json")), "work_dir": dir,
+    })
+}
+
+/// Writes spec as dir/<name>.spec.json.
+pub fn write_spec(dir: &Path, name: &str, spec: &Value) -> PathBuf {
+    let p = dir.join(format!("{name}.spec.json"));
+    std::fs::write(&p, serde_json::to_vec_pretty(spec).unwrap()).unwrap();
+    p
+}
+
+/// Runs cmd --spec spec, which must succeed, and returns its result.
+pub fn run_spec(cmd: &mut Command, spec: &Path) -> Value {
+    let out = cmd.arg("--spec").arg(spec).output().unwrap();
+    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    let s: Value = serde_json::from_slice(&std::fs::read(spec).unwrap()).unwrap();
+    serde_json::from_slice(&std::fs::read(s["result_path"].as_str().unwrap()).unwrap()).unwrap()
+}
+
+/// Runs the Rust binary bin as impl `name` and the Python implementation
+/// reference/python/<script> as `py_name` on the same spec of task on the
+/// tiny models; None (after printing why) when the test cannot run here.
+pub fn against_python(bin: &str, name: &str, script: &str, py_name: &str, task: &str, params: Value, warmup: usize, reps: usize)
+    -> Option<(Value, Value)> {
+    let models = models()?;
+    let md = model_dir(models, task);
+    let dir = scratch(&format!("{name}-{}", task.replace('/', "-")));
+    let rs = run_spec(&mut Command::new(bin), &write_spec(&dir, name, &spec_value(task, &md, &dir, name, params.clone(), warmup, reps)));
+    let mut py = Command::new(python().unwrap());
+    py.arg(repo().join("reference/python").join(script)).current_dir(repo().join("reference/python"));
+    let pr = run_spec(&mut py, &write_spec(&dir, py_name, &spec_value(task, &md, &dir, py_name, params, warmup, reps)));
+    std::fs::remove_dir_all(&dir).unwrap();
+    Some((rs, pr))
+}
+
+pub fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+/// The largest absolute difference of two equally long vectors.
+pub fn max_abs(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// Checks the probes named in keys against the reference's (max abs diff
+/// within tol, printed) and returns the largest difference.
+pub fn check_probes(rs: &Value, reference: &Value, keys: &[&str], tol: f64) -> f64 {
+    let mut worst = 0f64;
+    for k in keys {
+        let (a, b) = (floats(&rs["probes"][k]), floats(&reference["probes"][k]));
+        assert!(!a.is_empty(), "{k}: no values");
+        let d = max_abs(&a, &b);
+        eprintln!("{k}: {} values, max abs diff vs {} {d:e}", a.len(), reference["impl"]);
+        assert!(d <= tol, "{k}: max abs diff {d} > {tol}");
+        worst = worst.max(d);
+    }
+    worst
+}
+
+/// The phase counts, metrics and shared parameters every llm/bert-qa result
+/// must have after `reps` passes over `questions` questions, checked against
+/// the reference's.
+pub fn check_bert_qa_shape(rs: &Value, reference: &Value, questions: usize, reps: usize) {
+    assert_eq!(rs["phases"]["load"].as_array().unwrap().len(), 1);
+    for ph in ["tokenize", "model", "postprocess"] {
+        assert_eq!(rs["phases"][ph].as_array().unwrap().len(), questions * reps, "{ph}: {reps} reps x {questions} questions");
+    }
+    for m in ["requests_per_s", "latency_p50", "latency_p90", "latency_p99"] {
+        assert!(rs["metrics"][m].as_f64().unwrap() > 0.0, "{m}");
+    }
+    assert_eq!(rs["metrics"]["windows_per_request"], reference["metrics"]["windows_per_request"]);
+    assert_eq!(rs["not_applicable"], json!({"em": "random weights", "f1": "random weights"}));
+    for k in ["max_length", "stride", "n_best", "max_answer_length", "limit", "max_question_tokens"] {
+        assert_eq!(rs["params"][k], reference["params"][k], "params.{k}");
+    }
+}
+
+/// The same for llm/gpt2 after `reps` passes over `prompts` prompts of
+/// `new_tokens` tokens; the generated tokens must equal the reference's.
+pub fn check_gpt2_shape(rs: &Value, reference: &Value, prompts: usize, reps: usize, new_tokens: usize) {
+    assert_eq!(rs["probes"]["tokens"], reference["probes"]["tokens"]);
+    assert_eq!(rs["probes"]["tokens"].as_array().unwrap().len(), new_tokens);
+    assert_eq!(rs["phases"]["ttft"].as_array().unwrap().len(), prompts * reps, "{reps} reps x {prompts} prompts");
+    assert_eq!(rs["phases"]["per_token"].as_array().unwrap().len(), prompts * reps * (new_tokens - 1));
+    assert_eq!(rs["phases"]["tokenize"].as_array().unwrap().len(), prompts * reps);
+    for m in ["tokens_per_s", "ttft_p50", "per_token_p50"] {
+        assert!(rs["metrics"][m].as_f64().unwrap() > 0.0, "{m}");
+    }
+    for k in ["new_tokens", "limit", "eos_stops"] {
+        assert_eq!(rs["params"][k], reference["params"][k], "params.{k}");
+    }
+}
