@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 )
@@ -38,65 +39,89 @@ const maxHeader = 100 << 20
 // LoadSafetensors reads every tensor of a safetensors file onto the CPU.
 // The caller owns the returned tensors (close each, or use CloseAll). Dtypes:
 // F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL. On error nothing is
-// returned and nothing leaks.
+// returned and nothing leaks. The file is read tensor by tensor through one
+// buffer the size of the largest tensor, so loading needs the tensors'
+// memory plus that buffer, not a second copy of the whole file.
 func LoadSafetensors(path string) (map[string]*Tensor, error) {
-	buf, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("torch: safetensors %s: %s", path, fmt.Sprintf(format, a...))
 	}
-	if len(buf) < 8 {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	var head [8]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
 		return nil, fail("file too short")
 	}
-	n := binary.LittleEndian.Uint64(buf[:8])
-	if n > maxHeader || n > uint64(len(buf)-8) {
-		return nil, fail("header length %d does not fit a %d-byte file", n, len(buf))
+	n := binary.LittleEndian.Uint64(head[:])
+	if n > maxHeader || n > uint64(size-8) {
+		return nil, fail("header length %d does not fit a %d-byte file", n, size)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(buf[8:8+n], &raw); err != nil {
+	hdr := make([]byte, n)
+	if _, err := io.ReadFull(f, hdr); err != nil {
 		return nil, fail("header: %v", err)
 	}
-	data := buf[8+n:]
-	names := make([]string, 0, len(raw))
-	for k := range raw {
-		if k != "__metadata__" {
-			names = append(names, k)
-		}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(hdr, &raw); err != nil {
+		return nil, fail("header: %v", err)
 	}
-	sort.Strings(names)
-	out := make(map[string]*Tensor, len(names))
-	for _, name := range names {
+	dataStart, dataLen := 8+int64(n), size-8-int64(n)
+	type entry struct {
+		name string
+		dt   DType
+		e    stEntry
+	}
+	entries := make([]entry, 0, len(raw))
+	var largest int64
+	for name, msg := range raw {
+		if name == "__metadata__" {
+			continue
+		}
 		var e stEntry
-		if err := json.Unmarshal(raw[name], &e); err != nil {
-			CloseAll(out)
+		if err := json.Unmarshal(msg, &e); err != nil {
 			return nil, fail("tensor %q: %v", name, err)
 		}
 		dt, ok := stDType(e.DType)
 		if !ok {
-			CloseAll(out)
 			return nil, fail("tensor %q: unsupported dtype %q", name, e.DType)
 		}
 		numel := int64(1)
 		for _, d := range e.Shape {
 			if d < 0 {
-				CloseAll(out)
 				return nil, fail("tensor %q: negative dim in %v", name, e.Shape)
 			}
 			numel *= d
 		}
 		b, end := e.Offsets[0], e.Offsets[1]
-		if b < 0 || end < b || end > int64(len(data)) || end-b != numel*int64(dt.Size()) {
-			CloseAll(out)
-			return nil, fail("tensor %q: offsets %v do not hold %v %v in %d data bytes", name, e.Offsets, e.Shape, dt, len(data))
+		if b < 0 || end < b || end > dataLen || end-b != numel*int64(dt.Size()) {
+			return nil, fail("tensor %q: offsets %v do not hold %v %v in %d data bytes", name, e.Offsets, e.Shape, dt, dataLen)
 		}
-		t, err := FromBytes(data[b:end], dt, e.Shape)
+		largest = max(largest, end-b)
+		entries = append(entries, entry{name, dt, e})
+	}
+	// In file order: one sequential pass.
+	sort.Slice(entries, func(i, j int) bool { return entries[i].e.Offsets[0] < entries[j].e.Offsets[0] })
+	buf := make([]byte, largest)
+	out := make(map[string]*Tensor, len(entries))
+	for _, en := range entries {
+		b := buf[:en.e.Offsets[1]-en.e.Offsets[0]]
+		if _, err := f.ReadAt(b, dataStart+en.e.Offsets[0]); err != nil {
+			CloseAll(out)
+			return nil, fail("tensor %q: %v", en.name, err)
+		}
+		t, err := FromBytes(b, en.dt, en.e.Shape)
 		if err != nil {
 			CloseAll(out)
 			return nil, err
 		}
-		out[name] = t
+		out[en.name] = t
 	}
 	return out, nil
 }

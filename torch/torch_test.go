@@ -499,6 +499,21 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	_, err = LoadSafetensors(p)
 	require.ErrorContains(t, err, "offsets")
 	assert.Equal(t, before, LiveTensors()) // nothing leaked on the error path
+
+	for _, c := range []struct {
+		bytes []byte
+		want  string
+	}{
+		{raw[:3], "file too short"},
+		{append(binary.LittleEndian.AppendUint64(nil, uint64(len(raw))), raw[8:]...), "does not fit"},
+		{append(binary.LittleEndian.AppendUint64(nil, 4), []byte("{no json")...), "header"},
+	} {
+		require.NoError(t, os.WriteFile(p, c.bytes, 0o644))
+		_, err = LoadSafetensors(p)
+		assert.ErrorContains(t, err, c.want)
+	}
+	_, err = LoadSafetensors(filepath.Join(t.TempDir(), "missing.safetensors"))
+	assert.Error(t, err)
 }
 
 // pythonWithSafetensors is MLBENCH_PYTHON or the repository's .venv python,
