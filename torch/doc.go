@@ -52,4 +52,12 @@
 // ManualSeed, SetNumThreads and the device are process-wide libtorch state.
 // Autograd's grad mode is per OS thread: NoGrad locks the goroutine to its
 // thread for the duration of its function.
+//
+// libtorch's CPU kernels parallelise with OpenMP, whose thread team belongs
+// to the OS thread that calls in. A goroutine that Go moves between OS
+// threads therefore gets one team per thread it lands on, and the idle
+// teams spin-wait against the busy one: on 2 cores a CNN training epoch ran
+// with 6 busy threads and measurably slower. A goroutine that drives
+// libtorch for long should call runtime.LockOSThread first (the mlbench
+// workers do).
 package torch
