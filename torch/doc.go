@@ -59,5 +59,5 @@
 // teams spin-wait against the busy one: on 2 cores a CNN training epoch ran
 // with 6 busy threads and measurably slower. A goroutine that drives
 // libtorch for long should call runtime.LockOSThread first (the mlbench
-// workers do).
+// worker does, in bench/worker.Main).
 package torch

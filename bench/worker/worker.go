@@ -126,7 +126,14 @@ func Main(specPath string) error {
 	if c.Result.FrameworkVersion == "" {
 		c.Result.FrameworkVersion = ModuleVersion(e.info.Framework)
 	}
+	// The implementation runs on this goroutine, locked to one OS thread, so
+	// a native library with per-thread state sees one caller: libtorch's
+	// OpenMP team belongs to the calling thread, and a goroutine moved between
+	// threads would run several teams spinning against each other
+	// (torch/doc.go).
+	runtime.LockOSThread()
 	runErr := e.run(c)
+	runtime.UnlockOSThread()
 	c.Result.SelfPeakRSSBytes = selfPeakRSS()
 	if runErr != nil {
 		c.Result.Errors = append(c.Result.Errors, runErr.Error())

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,9 +100,6 @@ func runCNN(c *worker.Context) error {
 	if c.Spec.Task != "dl/cnn" {
 		return fmt.Errorf("unknown task %q: want dl/cnn", c.Spec.Task)
 	}
-	// One OS thread drives libtorch, so there is one OpenMP team (torch/doc.go).
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	var epochs, batch, seed int
 	var err error
 	for _, p := range []struct {

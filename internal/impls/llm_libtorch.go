@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/mlbench/mlbench/bench/worker"
@@ -122,9 +121,6 @@ func runBertQATorch(c *worker.Context) error {
 	if len(qs) == 0 {
 		return errors.New("no questions")
 	}
-	// One OS thread drives libtorch, so there is one OpenMP team (torch/doc.go).
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	dev, err := llmTorchStart(c)
 	if err != nil {
 		return err
@@ -228,9 +224,6 @@ func runGPT2Torch(c *worker.Context) error {
 	if len(prompts) == 0 {
 		return errors.New("no prompts")
 	}
-	// One OS thread drives libtorch, so there is one OpenMP team (torch/doc.go).
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	dev, err := llmTorchStart(c)
 	if err != nil {
 		return err
