@@ -41,6 +41,11 @@ type Spec struct {
 	ResultPath string `json:"result_path"`
 	// WorkDir is a scratch directory the implementation may use.
 	WorkDir string `json:"work_dir"`
+	// CheckpointDir outlives the process, unlike WorkDir. An implementation
+	// that can go on with interrupted work keeps its state there, and when it
+	// finds state left by an earlier process of the same job it goes on from
+	// it (docs/PROTOCOL.md, "Checkpoints"). Implementations may ignore it.
+	CheckpointDir string `json:"checkpoint_dir,omitempty"`
 }
 
 // DatasetRef identifies one prepared dataset and where it came from.
@@ -86,16 +91,26 @@ type Result struct {
 	SelfPeakRSSBytes int64    `json:"self_peak_rss_bytes,omitempty"`
 	Notes            []string `json:"notes,omitempty"`
 	Errors           []string `json:"errors,omitempty"`
+	// ResumedFrom is written by an implementation that went on from state
+	// an earlier process left in Spec.CheckpointDir, and says from where
+	// ("rep 1 of 1, epoch 4 of 10"). Empty when one process did all the work.
+	ResumedFrom string `json:"resumed_from,omitempty"`
 
 	// ---- filled by the orchestrator ----
-	Status      Status   `json:"status"`
-	Reason      string   `json:"reason,omitempty"`
-	Command     []string `json:"command,omitempty"`
-	Env         []string `json:"env,omitempty"` // the thread knobs that were set
-	WallSeconds float64  `json:"wall_seconds,omitempty"`
+	Status  Status   `json:"status"`
+	Reason  string   `json:"reason,omitempty"`
+	Command []string `json:"command,omitempty"`
+	Env     []string `json:"env,omitempty"` // the thread knobs that were set
+	// WallSeconds, CPUSeconds, StartedAt and Samples are those of the
+	// process that wrote the result; EarlierParts has the others.
+	WallSeconds float64 `json:"wall_seconds,omitempty"`
 	// PeakRSSBytes is the larger of the sampled peak of the whole process
-	// tree and the implementation's own peak (VmHWM).
+	// tree and the implementation's own peak (VmHWM), over every part.
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// EarlierParts are the processes of this job that ended without a
+	// result (killed at the timeout, crashed) and left the checkpoint the
+	// result went on from, oldest first. Empty when ResumedFrom is.
+	EarlierParts []Part `json:"earlier_parts,omitempty"`
 	// Wait4MaxRSSBytes is ru_maxrss from wait4: the largest process of the
 	// tree, but on Linux it also counts the orchestrator's own resident set
 	// at the time of exec, so it is only an upper bound.
@@ -108,6 +123,16 @@ type Result struct {
 	Reference        string    `json:"reference,omitempty"` // impl id the parity was judged against
 	Size             string    `json:"size,omitempty"`
 	Host             *HostInfo `json:"host,omitempty"`
+}
+
+// Part is one process of a job made in several: it ended without a result
+// but left state in the job's checkpoint directory for the next to go on from.
+type Part struct {
+	StartedAt    string  `json:"started_at"`
+	WallSeconds  float64 `json:"wall_seconds"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	Reason       string  `json:"reason"` // why it ended without a result
 }
 
 // HostInfo is the little the result needs to say about the machine.

@@ -254,7 +254,7 @@ func ThreadEnv(n int) []string {
 
 // runJob runs one job and always returns a result: the implementation's, or
 // a failed one that says why there is none.
-func runJob(ctx context.Context, cfg Config, j Job, dir string) *Result {
+func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	fail := func(format string, a ...any) *Result {
 		r := &Result{SchemaVersion: SchemaVersion, Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID,
 			Language: j.Impl.Language(), Threads: cfg.Threads, Device: cfg.Device,
@@ -273,16 +273,20 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) *Result {
 	if err != nil {
 		return fail("spec: %v", err)
 	}
+	if spec.CheckpointDir, err = prepareCheckpoint(cfg, j); err != nil {
+		return fail("checkpoint directory: %v", err)
+	}
+	started := time.Now().UTC()
+	defer func() { settleCheckpoint(spec.CheckpointDir, r, started) }()
 	specPath := filepath.Join(dir, "spec.json")
 	if err := WriteJSONAtomic(specPath, spec); err != nil {
 		return fail("spec: %v", err)
 	}
 	argv = append(append([]string{}, argv...), "--spec", specPath)
 	env := ThreadEnv(cfg.Threads)
-	started := time.Now().UTC()
+	started = time.Now().UTC()
 	pr := runProcess(ctx, argv, env, dir, cfg.Timeout)
 
-	var r *Result
 	switch {
 	case pr.TimedOut:
 		r = fail("timeout: no exit after %v (killed)", cfg.Timeout)
@@ -459,4 +463,71 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	return nil
+}
+
+// CheckpointsDir is the directory of a run's checkpoints, inside its
+// results directory.
+const CheckpointsDir = ".checkpoints"
+
+// prepareCheckpoint makes the checkpoint directory of job j and returns its
+// path. Only a resumed run keeps what an earlier run left there: a new run
+// starts every job from scratch.
+func prepareCheckpoint(cfg Config, j Job) (string, error) {
+	name := strings.TrimSuffix(ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID}), ".result.json")
+	dir := filepath.Join(cfg.OutDir, CheckpointsDir, name)
+	if !cfg.Resume {
+		if err := os.RemoveAll(dir); err != nil {
+			return "", err
+		}
+	}
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// partsFile, in a job's checkpoint directory, lists the processes that
+// ended there without a result (written by the orchestrator, not the
+// implementation).
+const partsFile = "parts.json"
+
+// settleCheckpoint runs after a job's process has ended and *r holds its
+// result. A result that went on from the checkpoint gets the earlier parts
+// (and their peak memory); a passed result no longer needs the checkpoint;
+// a failed process that leaves state behind is added to the parts, for a
+// later --resume to go on from. An empty checkpoint directory is removed.
+func settleCheckpoint(dir string, res *Result, started time.Time) {
+	var parts []Part
+	_ = readJSON(filepath.Join(dir, partsFile), &parts)
+	if res.Status == StatusOK {
+		if res.ResumedFrom != "" {
+			res.EarlierParts = parts
+			for _, p := range parts {
+				res.PeakRSSBytes = max(res.PeakRSSBytes, p.PeakRSSBytes)
+			}
+		}
+		os.RemoveAll(dir)
+	} else if hasState(dir) {
+		parts = append(parts, Part{StartedAt: started.Format(time.RFC3339), WallSeconds: res.WallSeconds,
+			CPUSeconds: res.CPUSeconds, PeakRSSBytes: res.PeakRSSBytes, Reason: res.Reason})
+		if err := WriteJSONAtomic(filepath.Join(dir, partsFile), parts); err != nil {
+			res.Reason += fmt.Sprintf(" (and its checkpoint's parts could not be recorded: %v)", err)
+		} else {
+			res.Reason += "; its checkpoint is kept for --resume"
+		}
+	} else {
+		os.RemoveAll(dir)
+	}
+	os.Remove(filepath.Dir(dir)) // only when empty
+}
+
+// hasState says whether an implementation left anything in dir.
+func hasState(dir string) bool {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range es {
+		if e.Name() != partsFile {
+			return true
+		}
+	}
+	return false
 }

@@ -78,6 +78,17 @@ func fakeImpl(mode string, args []string) int {
 	case "othertask":
 		res["task"] = "x/other"
 		return write(res)
+	case "checkpoint": // the first process leaves state and hangs; the next goes on from it
+		state := filepath.Join(spec.CheckpointDir, "state.json")
+		if b, err := os.ReadFile(state); err == nil {
+			res["resumed_from"] = "epoch " + strings.TrimSpace(string(b))
+			return write(res)
+		}
+		if err := os.WriteFile(state, []byte("1"), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		time.Sleep(time.Hour)
 	case "selferror":
 		res["errors"] = []string{"could not converge"}
 		return write(res)
@@ -408,4 +419,52 @@ func TestPathsLaunchers(t *testing.T) {
 	assert.ErrorContains(t, err, "bin/x not built")
 	_, err = p.Command("t", ImplRef{"python-x", Launch{"python", "x.py"}})
 	assert.ErrorContains(t, err, "reference/python/x.py does not exist")
+}
+
+func TestRunGoesOnFromACheckpointWithResume(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Timeout = 2 * time.Second
+	task := fakeTask("checkpoint")
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	ckpt := filepath.Join(cfg.OutDir, CheckpointsDir, "fake_task.n=3.checkpoint")
+	parts := func() []Part {
+		var p []Part
+		require.NoError(t, readJSON(filepath.Join(ckpt, partsFile), &p))
+		return p
+	}
+
+	// A new run never goes on from state found in the directory.
+	require.NoError(t, os.MkdirAll(ckpt, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(ckpt, "state.json"), []byte("7"), 0o644))
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	r := byImpl(rs)["checkpoint"]
+	assert.Equal(t, StatusFailed, r.Status)
+	assert.Contains(t, r.Reason, "timeout")
+	assert.Contains(t, r.Reason, "checkpoint is kept for --resume")
+	b, err := os.ReadFile(filepath.Join(ckpt, "state.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "1", string(b), "the stale state was removed before the job started")
+	require.Len(t, parts(), 1)
+	assert.Contains(t, parts()[0].Reason, "timeout")
+	assert.Greater(t, parts()[0].PeakRSSBytes, int64(0))
+	assert.Greater(t, parts()[0].WallSeconds, 1.0)
+	_, err = os.Stat(filepath.Join(cfg.OutDir, CheckpointsDir, "fake_task.n=3.ok"))
+	assert.True(t, os.IsNotExist(err), "a job that kept no state leaves no checkpoint directory")
+
+	// --resume goes on from it, and the result lists the earlier part.
+	cfg.Resume = true
+	rs, err = Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	r = byImpl(rs)["checkpoint"]
+	require.Equal(t, StatusOK, r.Status, r.Reason)
+	assert.Equal(t, "epoch 1", r.ResumedFrom)
+	require.Len(t, r.EarlierParts, 1)
+	assert.Contains(t, r.EarlierParts[0].Reason, "timeout")
+	assert.GreaterOrEqual(t, r.PeakRSSBytes, r.EarlierParts[0].PeakRSSBytes)
+	_, err = os.Stat(filepath.Join(cfg.OutDir, CheckpointsDir))
+	assert.True(t, os.IsNotExist(err), "a passed job's checkpoint is removed")
+	var stored Result
+	require.NoError(t, readJSON(filepath.Join(cfg.OutDir, ResultFileName(r)), &stored))
+	assert.Len(t, stored.EarlierParts, 1)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/stats"
@@ -343,6 +344,18 @@ func (s *section) describeSetup() {
 	}
 	for _, k := range nas {
 		s.Notes = append(s.Notes, fmt.Sprintf("n/a %s (%s): %s", k.metric, k.why, strings.Join(who[k], ", ")))
+	}
+	// Results made in several processes, each going on from the last one's checkpoint.
+	for _, w := range s.Rows {
+		if w.R.ResumedFrom == "" {
+			continue
+		}
+		var ends []string
+		for _, p := range w.R.EarlierParts {
+			ends = append(ends, fmt.Sprintf("started %s, ran %s, ended %s", p.StartedAt, time.Duration(p.WallSeconds*float64(time.Second)).Round(time.Second), oneLine(p.Reason)))
+		}
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: made in %d processes, the last going on from a checkpoint at %s; earlier processes: %s",
+			w.R.Impl, len(w.R.EarlierParts)+1, oneLine(w.R.ResumedFrom), strings.Join(ends, "; ")))
 	}
 }
 

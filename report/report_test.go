@@ -316,6 +316,27 @@ func TestFailedReferenceGivesNoRatios(t *testing.T) {
 	assert.ErrorContains(t, WriteCompare(&b, append(rs, rs[0]), rs, Markdown), "old: two results")
 }
 
+func TestResultMadeInPartsIsNoted(t *testing.T) {
+	var rs []*bench.Result
+	for _, r := range load(t, "run1") {
+		if r.Task == "classical/kmeans" && r.Variant == "n=1000" {
+			if r.Impl == "rust-linfa" {
+				r.ResumedFrom = "rep 1 of 1, epoch 4 of 10"
+				r.EarlierParts = []bench.Part{
+					{StartedAt: "2026-11-25T10:00:00Z", WallSeconds: 3600.4, Reason: "timeout: no exit after 1h0m0s (killed)"},
+					{StartedAt: "2026-11-25T12:00:00Z", WallSeconds: 90, Reason: "exit status 137: killed"},
+				}
+			}
+			rs = append(rs, r)
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	assert.Contains(t, b.String(), "- note: rust-linfa: made in 3 processes, the last going on from a checkpoint at rep 1 of 1, epoch 4 of 10; "+
+		"earlier processes: started 2026-11-25T10:00:00Z, ran 1h0m0s, ended timeout: no exit after 1h0m0s (killed); started 2026-11-25T12:00:00Z, ran 1m30s, ended exit status 137: killed\n")
+	assert.NotContains(t, b.String(), "go-gonum: made in")
+}
+
 func TestParityTextSaysWhyNothingWasCompared(t *testing.T) {
 	p := &bench.Parity{Checks: []bench.ParityCheck{{Name: "metric_rel:inertia_shared_init", Limit: 0.01,
 		Detail: "metric inertia_shared_init not applicable in this result: cannot start from given centres"}}}

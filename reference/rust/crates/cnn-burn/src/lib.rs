@@ -10,10 +10,17 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::Adam;
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::backend::AutodiffBackend;
+use mlbench_common::checkpoint::Checkpoint;
 use mlbench_common::cnn::{History, Params, EVAL_BATCH};
 use mlbench_common::{read_npy, Res, Result, Spec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 pub const FRAMEWORK: &str = "burn";
 /// The exact pin of burn in Cargo.toml.
@@ -119,6 +126,40 @@ pub fn accuracy<B: Backend>(model: &Net<B>, x: &Tensor<B, 4>, y: &Tensor<B, 1, I
     correct as f64 / n as f64
 }
 
+/// The optimizer the loop trains with.
+pub type Optim = OptimizerAdaptor<Adam, Net<Train>, Train>;
+
+/// Model and optimizer (Adam's moments and step count) at full precision:
+/// training goes on from a saved state exactly as it would have without the save.
+fn recorder() -> BinFileRecorder<FullPrecisionSettings> {
+    BinFileRecorder::new()
+}
+
+/// Writes the model and the optimizer state into dir.
+pub fn save_state(dir: &Path, model: &Net<Train>, optim: &Optim) -> Res<()> {
+    model.clone().save_file(dir.join("model"), &recorder()).map_err(|e| format!("save model: {e}"))?;
+    recorder().record(optim.to_record(), dir.join("optim")).map_err(|e| format!("save optimizer: {e}"))?;
+    Ok(())
+}
+
+/// Reads what save_state wrote.
+pub fn load_state(dir: &Path, device: &burn::tensor::Device<Train>) -> Res<(Net<Train>, Optim)> {
+    let model = Net::<Train>::new(device).load_file(dir.join("model"), &recorder(), device).map_err(|e| format!("load model from {}: {e}", dir.display()))?;
+    let record = recorder().load(dir.join("optim"), device).map_err(|e| format!("load optimizer from {}: {e}", dir.display()))?;
+    Ok((model, adam().init().load_record(record)))
+}
+
+/// What a checkpoint holds besides the model and optimizer: where training
+/// stands, and what has been measured so far.
+#[derive(Serialize, Deserialize)]
+struct Progress {
+    rep: usize,
+    /// The epoch to train next (== epochs when rep is finished).
+    next_epoch: usize,
+    phases: BTreeMap<String, Vec<f64>>,
+    hist: History,
+}
+
 pub fn adam() -> AdamConfig {
     // PyTorch's defaults: burn's epsilon default is 1e-5. burn divides by
     // sqrt(v) + eps * sqrt(1 - beta2^t) after scaling m by sqrt(1 - beta2^t) /
@@ -157,20 +198,55 @@ pub fn run(spec: &Spec) -> Res<Result> {
     p.check_order(&order.shape)?;
     let per_epoch = order.shape[1];
 
+    // A checkpoint after every epoch lets a job killed at its timeout go on
+    // with `mlbench run --resume` (docs/PROTOCOL.md, "Checkpoints"): a full
+    // run on the ndarray backend takes longer than some machines are lent.
+    let ckpt = Checkpoint::from_spec(spec);
     let mut hist = History::default();
-    for (_, timed) in spec.repetitions() {
-        let mut model = Net::<Train>::new(&device);
-        load_init(&mut model, spec.input("init")?)?; // every repetition trains from the same weights
-        let mut optim = adam().init();
-        for e in 0..p.epochs {
+    let (mut start_rep, mut start_epoch, mut state) = (0, 0, None);
+    if let Some((dir, prog)) = ckpt.as_ref().map(|c| c.latest::<Progress>()).transpose()?.flatten() {
+        // The phases so far come from the earlier processes, load included:
+        // this process's load is not recorded.
+        res.phases = prog.phases;
+        hist = prog.hist;
+        (start_rep, start_epoch) = (prog.rep, prog.next_epoch);
+        res.resumed_from = format!("rep {} of {}, epoch {} of {}", start_rep + 1, spec.warmup + spec.reps, start_epoch + 1, p.epochs);
+        if start_epoch >= p.epochs {
+            (start_rep, start_epoch) = (start_rep + 1, 0);
+        } else {
+            state = Some(dir);
+        }
+    }
+    for (rep, timed) in spec.repetitions().skip(start_rep) {
+        let (mut model, mut optim) = match state.take() {
+            Some(dir) => load_state(&dir, &device)?,
+            None => {
+                let mut model = Net::<Train>::new(&device);
+                load_init(&mut model, spec.input("init")?)?; // every repetition trains from the same weights
+                (model, adam().init())
+            }
+        };
+        let first = if rep == start_rep { start_epoch } else { 0 };
+        for e in first..p.epochs {
             let epoch_order = &order.data[e * per_epoch..(e + 1) * per_epoch];
             let (trained, steps) = res.time(timed, "train_epoch", || train_epoch(model, &mut optim, p.lr, &train_x, &train_y, epoch_order, p.batch_size));
             model = trained;
             let acc = res.time(timed, "eval", || accuracy(&model.valid(), &test_x, &test_y));
             hist.epoch(timed, e, &steps, acc, per_epoch);
+            if let Some(c) = &ckpt {
+                let prog = Progress { rep, next_epoch: e + 1, phases: res.phases.clone(), hist: hist.clone() };
+                c.save(&prog, |dir| save_state(dir, &model, &optim))?;
+            }
         }
     }
     hist.finish(&mut res, &p, per_epoch);
+    if !res.resumed_from.is_empty() {
+        res.notes.push(format!(
+            "went on from a checkpoint at {}: model and Adam state saved after every epoch (burn BinFileRecorder, full precision), \
+             with the timings and losses so far; load is the first process's",
+            res.resumed_from
+        ));
+    }
     res.notes.push(format!(
         "burn {FRAMEWORK_VERSION}, backend Autodiff<NdArray<f32>> (CPU; burn-ndarray default features std, simd, multi-threads); \
          threads: RAYON_NUM_THREADS = MATMUL_NUM_THREADS = {} set in-process before first use (rayon's global pool, matrixmultiply's threads)",
@@ -191,6 +267,50 @@ pub fn run(spec: &Spec) -> Res<Result> {
 mod tests {
     use super::*;
     use mlbench_common::cnn::fixture;
+
+    /// Training on from a saved state (a new process going on from a
+    /// checkpoint) gives exactly what training straight through gives.
+    #[test]
+    fn training_goes_on_from_a_saved_state_exactly() {
+        let device = Default::default();
+        let path = fixture::temp_path("burn-state");
+        fixture::write_safetensors(&path).unwrap();
+        let init = || {
+            let mut model = Net::<Train>::new(&device);
+            load_init(&mut model, path.to_str().unwrap()).unwrap();
+            (model, adam().init())
+        };
+        let p = Params { epochs: 1, batch_size: 2, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0 };
+        let x = images::<Train>(fixture::images().into_iter().map(f32::from).collect(), fixture::N, &p, &device);
+        let y = labels::<Train>(fixture::LABELS.to_vec(), &device);
+        let order: Vec<i64> = vec![2, 0, 3, 1];
+        let epochs = |(mut model, mut optim): (Net<Train>, Optim), n: usize, losses: &mut Vec<f64>| {
+            for _ in 0..n {
+                let (m, steps) = train_epoch(model, &mut optim, p.lr, &x, &y, &order, p.batch_size);
+                model = m;
+                losses.extend(steps);
+            }
+            (model, optim)
+        };
+        let (mut straight, mut split) = (vec![], vec![]);
+        let (a, _) = epochs(init(), 3, &mut straight);
+
+        let (b, optim) = epochs(init(), 1, &mut split);
+        let dir = std::env::temp_dir().join(format!("mlbench-burn-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        save_state(&dir, &b, &optim).unwrap();
+        drop((b, optim));
+        let (b, _) = epochs(load_state(&dir, &device).unwrap(), 2, &mut split);
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_file(&path).unwrap();
+
+        assert_eq!(straight.len(), 6);
+        assert_eq!(straight, split, "step losses");
+        let w = |m: &Net<Train>| m.fc1.weight.val().into_data().to_vec::<f32>().unwrap();
+        assert_eq!(w(&a), w(&b), "fc1 weights after the last step");
+        let err = load_state(&dir, &device).err().expect("a missing state is an error").to_string();
+        assert!(err.contains("load model from"), "{err}");
+    }
 
     /// The fixture's loss before and after two Adam steps, and some weights
     /// after them, as PyTorch computes them (mlbench_common::cnn::fixture).

@@ -4,6 +4,7 @@
 //! and the test fixture whose expected values come from PyTorch.
 
 use crate::{Res, Result, Spec};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Test-set batch size for the accuracy after each epoch (as reference/python/cnn.py).
@@ -68,7 +69,7 @@ impl Params {
 
 /// The record of the timed training runs: per-epoch mean step loss and test
 /// accuracy, the first steps' losses of epoch 0, and the images trained on.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct History {
     pub epoch_loss: Vec<f64>,
     pub epoch_test_accuracy: Vec<f64>,

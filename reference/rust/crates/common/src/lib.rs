@@ -1,6 +1,7 @@
 //! The Rust side of the runner protocol (docs/PROTOCOL.md, schema version 1):
 //! spec and result types, `.npy` loading, a monotonic timer, atomic writes.
 
+pub mod checkpoint;
 pub mod classical;
 pub mod cnn;
 
@@ -39,6 +40,9 @@ pub struct Spec {
     pub result_path: String,
     #[serde(default)]
     pub work_dir: String,
+    /// Kept across processes of one job (see `checkpoint`); empty when none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub checkpoint_dir: String,
 }
 
 impl Spec {
@@ -103,6 +107,9 @@ pub struct Result {
     pub self_peak_rss_bytes: i64,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
+    /// Where this process went on from a checkpoint of an earlier one ("" = it did all the work).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub resumed_from: String,
 }
 
 impl Result {
@@ -128,6 +135,7 @@ impl Result {
             self_peak_rss_bytes: 0,
             notes: vec![],
             errors: vec![],
+            resumed_from: String::new(),
         }
     }
     pub fn add(&mut self, phase: &str, seconds: f64) {
