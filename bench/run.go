@@ -200,8 +200,7 @@ func reusable(cfg Config, j Job) *Result {
 		return nil
 	}
 	var r Result
-	name := ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID})
-	if err := readJSON(filepath.Join(cfg.OutDir, name), &r); err != nil {
+	if err := readJSON(filepath.Join(cfg.OutDir, jobFileName(j)), &r); err != nil {
 		return nil
 	}
 	if r.Status != StatusOK || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
@@ -241,6 +240,11 @@ func ResultFileName(r *Result) string {
 	return strings.Join(parts, ".") + ".result.json"
 }
 
+// jobFileName is the file job j's result is stored under.
+func jobFileName(j Job) string {
+	return ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID})
+}
+
 // ThreadEnv is every thread knob --threads sets, as environment entries.
 func ThreadEnv(n int) []string {
 	s := strconv.Itoa(n)
@@ -276,7 +280,7 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	if spec.CheckpointDir, err = prepareCheckpoint(cfg, j); err != nil {
 		return fail("checkpoint directory: %v", err)
 	}
-	started := time.Now().UTC()
+	var started time.Time // of the process, set below
 	defer func() { settleCheckpoint(spec.CheckpointDir, r, started) }()
 	specPath := filepath.Join(dir, "spec.json")
 	if err := WriteJSONAtomic(specPath, spec); err != nil {
@@ -473,7 +477,7 @@ const CheckpointsDir = ".checkpoints"
 // path. Only a resumed run keeps what an earlier run left there: a new run
 // starts every job from scratch.
 func prepareCheckpoint(cfg Config, j Job) (string, error) {
-	name := strings.TrimSuffix(ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID}), ".result.json")
+	name := strings.TrimSuffix(jobFileName(j), ".result.json")
 	dir := filepath.Join(cfg.OutDir, CheckpointsDir, name)
 	if !cfg.Resume {
 		if err := os.RemoveAll(dir); err != nil {
