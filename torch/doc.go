@@ -49,9 +49,11 @@
 //
 // # Threads and global state
 //
-// ManualSeed, SetNumThreads and the device are process-wide libtorch state.
-// Autograd's grad mode is per OS thread: NoGrad locks the goroutine to its
-// thread for the duration of its function.
+// ManualSeed and the cuDNN flags are process-wide libtorch state.
+// SetNumThreads (OpenMP's thread count) and autograd's grad mode are per OS
+// thread: NoGrad locks the goroutine to its thread for the duration of its
+// function, and SetNumThreads must be called on the locked thread that runs
+// the work.
 //
 // libtorch's CPU kernels parallelise with OpenMP, whose thread team belongs
 // to the OS thread that calls in. A goroutine that Go moves between OS

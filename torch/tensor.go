@@ -162,8 +162,11 @@ func Synchronize(d Device) error { return nSynchronize(d.code()) }
 // as torch.manual_seed does. Rand and Randn draw from them.
 func ManualSeed(seed uint64) error { return nManualSeed(seed) }
 
-// SetNumThreads sets libtorch's intra-op thread count (at::set_num_threads;
-// process-wide). Record it with the results: it changes timings.
+// SetNumThreads sets libtorch's intra-op thread count (at::set_num_threads).
+// With libtorch's OpenMP backend the count belongs to the calling OS thread:
+// call it from the goroutine that runs the work, locked with
+// runtime.LockOSThread (other OS threads start from OMP_NUM_THREADS, or the
+// core count). Record it with the results: it changes timings.
 func SetNumThreads(n int) error { return nSetNumThreads(n) }
 
 // SetCuDNN sets libtorch's process-wide cuDNN flags, as
@@ -176,7 +179,7 @@ func SetCuDNN(benchmark, deterministic bool) (prevBenchmark, prevDeterministic b
 	return nSetCuDNN(benchmark, deterministic)
 }
 
-// NumThreads is libtorch's intra-op thread count.
+// NumThreads is libtorch's intra-op thread count on the calling OS thread.
 func NumThreads() int { return nNumThreads() }
 
 // ---- tensors ----

@@ -42,6 +42,9 @@ func f64s(t testing.TB, x *Tensor) []float64 {
 func TestLibrary(t *testing.T) {
 	require.NoError(t, Available())
 	assert.Equal(t, "2.11.0", Version()) // the pinned wheel
+	// The OpenMP thread count belongs to the calling OS thread: stay on one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	require.NoError(t, SetNumThreads(1))
 	assert.Equal(t, 1, NumThreads())
 	require.NoError(t, Synchronize(CPU))
