@@ -5,11 +5,9 @@ package impls
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/mlbench/mlbench/bench/worker"
-	"github.com/mlbench/mlbench/data"
 	"github.com/mlbench/mlbench/models"
 	"github.com/mlbench/mlbench/ort"
 	"github.com/mlbench/mlbench/tokenize"
@@ -88,38 +86,9 @@ func llmTorchTime(c *worker.Context, dev torch.Device, timed bool, phase string,
 
 // runBertQATorch is llm/bert-qa (docs/LLM.md) on libtorch.
 func runBertQATorch(c *worker.Context) error {
-	var p [5]int
-	for i, d := range []struct {
-		name string
-		def  int
-	}{{"max_length", 384}, {"stride", 128}, {"n_best", 20}, {"max_answer_length", 30}, {"limit", 0}} {
-		v, err := intParam(c, d.name, d.def)
-		if err != nil {
-			return err
-		}
-		p[i] = v
-		c.Result.Params[d.name] = v
-	}
-	maxLength, stride, nBest, maxAnswer := p[0], p[1], p[2], p[3]
-	c.Result.Params["max_question_tokens"] = ort.MaxQuestionTokens
-	modelDir, err := c.Spec.Input("model_dir")
+	sp, err := readQASpec(c)
 	if err != nil {
 		return err
-	}
-	tokPath, err := c.Spec.Input("tokenizer")
-	if err != nil {
-		return err
-	}
-	squadPath, err := c.Spec.Input("squad")
-	if err != nil {
-		return err
-	}
-	qs, err := loadSQuAD(squadPath, p[4])
-	if err != nil {
-		return err
-	}
-	if len(qs) == 0 {
-		return errors.New("no questions")
 	}
 	dev, err := llmTorchStart(c)
 	if err != nil {
@@ -129,10 +98,10 @@ func runBertQATorch(c *worker.Context) error {
 	var tok *tokenize.Tokenizer
 	var m *models.BertQA
 	if err := llmTorchTime(c, dev, true, "load", func() (err error) {
-		if tok, err = tokenize.Load(tokPath); err != nil {
+		if tok, err = tokenize.Load(sp.tokenizer); err != nil {
 			return err
 		}
-		m, err = models.LoadBertQA(modelDir, dev)
+		m, err = models.LoadBertQA(sp.modelDir, dev)
 		return err
 	}); err != nil {
 		tok.Close()
@@ -154,7 +123,7 @@ func runBertQATorch(c *worker.Context) error {
 				return err
 			}
 			offs = o
-			ws, err = ort.Windows(qids, cids, maxLength, stride)
+			ws, err = ort.Windows(qids, cids, sp.maxLength, sp.stride)
 			return err
 		}); err != nil {
 			return nil, err
@@ -171,7 +140,7 @@ func runBertQATorch(c *worker.Context) error {
 			return nil, err
 		}
 		if err := llmTorchTime(c, dev, timed, "postprocess", func() error {
-			a, err := ort.Postprocess(ws, o.start, o.end, q.context, offs, nBest, maxAnswer)
+			a, err := ort.Postprocess(ws, o.start, o.end, q.context, offs, sp.nBest, sp.maxAnswerLength)
 			o.answer = a.Text
 			return err
 		}); err != nil {
@@ -180,49 +149,14 @@ func runBertQATorch(c *worker.Context) error {
 		return &o, nil
 	}
 
-	return runQARequests(c, qs, request)
+	return runQARequests(c, sp.questions, request)
 }
 
 // runGPT2Torch is llm/gpt2 (docs/LLM.md) on libtorch.
 func runGPT2Torch(c *worker.Context) error {
-	newTokens, err := intParam(c, "new_tokens", 150)
+	sp, err := readGenSpec(c)
 	if err != nil {
 		return err
-	}
-	if newTokens < 1 {
-		return fmt.Errorf("new_tokens %d: want >= 1", newTokens)
-	}
-	limit, err := intParam(c, "limit", 0)
-	if err != nil {
-		return err
-	}
-	c.Result.Params["new_tokens"], c.Result.Params["limit"], c.Result.Params["eos_stops"] = newTokens, limit, false
-	modelDir, err := c.Spec.Input("model_dir")
-	if err != nil {
-		return err
-	}
-	tokPath, err := c.Spec.Input("tokenizer")
-	if err != nil {
-		return err
-	}
-	promptsPath, err := c.Spec.Input("prompts")
-	if err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(promptsPath)
-	if err != nil {
-		return err
-	}
-	pf, err := data.ParsePrompts(raw)
-	if err != nil {
-		return err
-	}
-	prompts := pf.Prompts
-	if limit > 0 && limit < len(prompts) {
-		prompts = prompts[:limit]
-	}
-	if len(prompts) == 0 {
-		return errors.New("no prompts")
 	}
 	dev, err := llmTorchStart(c)
 	if err != nil {
@@ -232,10 +166,10 @@ func runGPT2Torch(c *worker.Context) error {
 	var tok *tokenize.Tokenizer
 	var m *models.GPT2
 	if err := llmTorchTime(c, dev, true, "load", func() (err error) {
-		if tok, err = tokenize.Load(tokPath); err != nil {
+		if tok, err = tokenize.Load(sp.tokenizer); err != nil {
 			return err
 		}
-		m, err = models.LoadGPT2(modelDir, dev)
+		m, err = models.LoadGPT2(sp.modelDir, dev)
 		return err
 	}); err != nil {
 		tok.Close()
@@ -252,7 +186,7 @@ func runGPT2Torch(c *worker.Context) error {
 		}); err != nil {
 			return nil, err
 		}
-		gen, err := llmTorchGenerate(m, dev, ids, newTokens)
+		gen, err := llmTorchGenerate(m, dev, ids, sp.newTokens)
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +198,7 @@ func runGPT2Torch(c *worker.Context) error {
 		}
 		return gen, nil
 	}
-	return runGenRequests(c, prompts, request)
+	return runGenRequests(c, sp.prompts, request)
 }
 
 // llmTorchGenerate is greedy generation of exactly newTokens ids after

@@ -2,14 +2,10 @@ package impls
 
 import (
 	"fmt"
-	"os"
-	"slices"
 	"time"
 
 	"github.com/mlbench/mlbench/bench/worker"
-	"github.com/mlbench/mlbench/data"
 	"github.com/mlbench/mlbench/ort"
-	"github.com/mlbench/mlbench/stats"
 	"github.com/mlbench/mlbench/tokenize"
 )
 
@@ -30,12 +26,6 @@ func ortAvailable() error {
 	_, err := ort.LibraryPath()
 	return err
 }
-
-// Probe sizes of docs/LLM.md.
-const (
-	probeQuestions = 20
-	probePositions = 64
-)
 
 // startORT loads ONNX Runtime and returns the session options of the
 // spec: intra-op threads = spec threads, inter-op 1, ORT_ENABLE_ALL, as
@@ -73,87 +63,11 @@ func startORT(c *worker.Context) (ort.SessionOptions, error) {
 	return opts, nil
 }
 
-// intParam is the integer parameter name, or def when it is absent.
-func intParam(c *worker.Context, name string, def int) (int, error) {
-	if _, ok := c.Spec.Params[name]; !ok {
-		return def, nil
-	}
-	return c.Spec.Int(name)
-}
-
-func trained(c *worker.Context) bool {
-	t, _ := c.Spec.Params["trained"].(bool)
-	return t
-}
-
-func percentile(v []float64, q float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return stats.Quantile(s, q/100)
-}
-
 func seconds(t0 time.Time) float64 { return time.Since(t0).Seconds() }
-
-type squadQuestion struct {
-	question, context string
-	answers           []string
-}
-
-func loadSQuAD(path string, limit int) ([]squadQuestion, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, _, _, _, _, err := data.ParseSQuAD(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var qs []squadQuestion
-	for _, a := range s.Data {
-		for _, p := range a.Paragraphs {
-			for _, qa := range p.QAs {
-				q := squadQuestion{question: qa.Question, context: p.Context}
-				for _, ans := range qa.Answers {
-					q.answers = append(q.answers, ans.Text)
-				}
-				qs = append(qs, q)
-			}
-		}
-	}
-	if limit > 0 && limit < len(qs) {
-		qs = qs[:limit]
-	}
-	return qs, nil
-}
 
 // runBertQAORT is llm/bert-qa (docs/LLM.md) on ONNX Runtime.
 func runBertQAORT(c *worker.Context) error {
-	var p [5]int
-	for i, d := range []struct {
-		name string
-		def  int
-	}{{"max_length", 384}, {"stride", 128}, {"n_best", 20}, {"max_answer_length", 30}, {"limit", 0}} {
-		v, err := intParam(c, d.name, d.def)
-		if err != nil {
-			return err
-		}
-		p[i] = v
-		c.Result.Params[d.name] = v
-	}
-	c.Result.Params["max_question_tokens"] = ort.MaxQuestionTokens
-	modelDir, err := c.Spec.Input("model_dir")
-	if err != nil {
-		return err
-	}
-	tokPath, err := c.Spec.Input("tokenizer")
-	if err != nil {
-		return err
-	}
-	squadPath, err := c.Spec.Input("squad")
-	if err != nil {
-		return err
-	}
-	qs, err := loadSQuAD(squadPath, p[4])
+	sp, err := readQASpec(c)
 	if err != nil {
 		return err
 	}
@@ -164,12 +78,12 @@ func runBertQAORT(c *worker.Context) error {
 
 	var b *ort.BertQA
 	t0 := time.Now()
-	if b, err = ort.NewBertQA(modelDir, tokPath, opts); err != nil {
+	if b, err = ort.NewBertQA(sp.modelDir, sp.tokenizer, opts); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	c.Add("load", seconds(t0))
 	defer b.Close()
-	b.MaxLength, b.Stride, b.NBest, b.MaxAnswerLength = p[0], p[1], p[2], p[3]
+	b.MaxLength, b.Stride, b.NBest, b.MaxAnswerLength = sp.maxLength, sp.stride, sp.nBest, sp.maxAnswerLength
 
 	request := func(q squadQuestion, timed bool) (*qaOutcome, error) {
 		var e *ort.Encoded
@@ -197,46 +111,14 @@ func runBertQAORT(c *worker.Context) error {
 		return &o, nil
 	}
 
-	return runQARequests(c, qs, request)
+	return runQARequests(c, sp.questions, request)
 }
 
 // runGPT2ORT is llm/gpt2 (docs/LLM.md) on ONNX Runtime.
 func runGPT2ORT(c *worker.Context) error {
-	newTokens, err := intParam(c, "new_tokens", 150)
+	sp, err := readGenSpec(c)
 	if err != nil {
 		return err
-	}
-	if newTokens < 1 {
-		return fmt.Errorf("new_tokens %d: want >= 1", newTokens)
-	}
-	limit, err := intParam(c, "limit", 0)
-	if err != nil {
-		return err
-	}
-	c.Result.Params["new_tokens"], c.Result.Params["limit"], c.Result.Params["eos_stops"] = newTokens, limit, false
-	modelDir, err := c.Spec.Input("model_dir")
-	if err != nil {
-		return err
-	}
-	tokPath, err := c.Spec.Input("tokenizer")
-	if err != nil {
-		return err
-	}
-	promptsPath, err := c.Spec.Input("prompts")
-	if err != nil {
-		return err
-	}
-	raw, err := os.ReadFile(promptsPath)
-	if err != nil {
-		return err
-	}
-	pf, err := data.ParsePrompts(raw)
-	if err != nil {
-		return err
-	}
-	prompts := pf.Prompts
-	if limit > 0 && limit < len(prompts) {
-		prompts = prompts[:limit]
 	}
 	opts, err := startORT(c)
 	if err != nil {
@@ -245,7 +127,7 @@ func runGPT2ORT(c *worker.Context) error {
 
 	var g *ort.GPT2
 	t0 := time.Now()
-	if g, err = ort.NewGPT2(modelDir, tokPath, opts); err != nil {
+	if g, err = ort.NewGPT2(sp.modelDir, sp.tokenizer, opts); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	c.Add("load", seconds(t0))
@@ -259,7 +141,7 @@ func runGPT2ORT(c *worker.Context) error {
 		}); err != nil {
 			return nil, err
 		}
-		gen, err := g.Generate(ids, newTokens)
+		gen, err := g.Generate(ids, sp.newTokens)
 		if err != nil {
 			return nil, err
 		}
@@ -271,5 +153,5 @@ func runGPT2ORT(c *worker.Context) error {
 		}
 		return gen, nil
 	}
-	return runGenRequests(c, prompts, request)
+	return runGenRequests(c, sp.prompts, request)
 }

@@ -3,10 +3,167 @@ package impls
 import (
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 
 	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/data"
 	"github.com/mlbench/mlbench/ort"
+	"github.com/mlbench/mlbench/stats"
 )
+
+// Probe sizes of docs/LLM.md.
+const (
+	probeQuestions = 20
+	probePositions = 64
+)
+
+// qaSpec is what an llm/bert-qa spec asks for (docs/LLM.md): the
+// windowing and answer parameters, the model directory, the tokenizer file
+// and the questions (the first limit of them when limit > 0). The
+// parameters are recorded in the result as they are read.
+type qaSpec struct {
+	maxLength, stride, nBest, maxAnswerLength int
+	modelDir, tokenizer                       string
+	questions                                 []squadQuestion
+}
+
+// readQASpec reads c's llm/bert-qa parameters and inputs, and the SQuAD
+// file they name.
+func readQASpec(c *worker.Context) (*qaSpec, error) {
+	var p [5]int
+	for i, d := range []struct {
+		name string
+		def  int
+	}{{"max_length", 384}, {"stride", 128}, {"n_best", 20}, {"max_answer_length", 30}, {"limit", 0}} {
+		v, err := intParam(c, d.name, d.def)
+		if err != nil {
+			return nil, err
+		}
+		p[i] = v
+		c.Result.Params[d.name] = v
+	}
+	c.Result.Params["max_question_tokens"] = ort.MaxQuestionTokens
+	s := &qaSpec{maxLength: p[0], stride: p[1], nBest: p[2], maxAnswerLength: p[3]}
+	in, err := specInputs(c, "model_dir", "tokenizer", "squad")
+	if err != nil {
+		return nil, err
+	}
+	s.modelDir, s.tokenizer = in[0], in[1]
+	squadPath := in[2]
+	if s.questions, err = loadSQuAD(squadPath, p[4]); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// genSpec is what an llm/gpt2 spec asks for (docs/LLM.md): the number of
+// ids to generate after each prompt, the model directory, the tokenizer
+// file and the prompts (the first limit of them when limit > 0).
+type genSpec struct {
+	newTokens           int
+	modelDir, tokenizer string
+	prompts             []string
+}
+
+// readGenSpec reads c's llm/gpt2 parameters and inputs, and the prompts
+// file they name.
+func readGenSpec(c *worker.Context) (*genSpec, error) {
+	newTokens, err := intParam(c, "new_tokens", 150)
+	if err != nil {
+		return nil, err
+	}
+	if newTokens < 1 {
+		return nil, fmt.Errorf("new_tokens %d: want >= 1", newTokens)
+	}
+	limit, err := intParam(c, "limit", 0)
+	if err != nil {
+		return nil, err
+	}
+	c.Result.Params["new_tokens"], c.Result.Params["limit"], c.Result.Params["eos_stops"] = newTokens, limit, false
+	s := &genSpec{newTokens: newTokens}
+	in, err := specInputs(c, "model_dir", "tokenizer", "prompts")
+	if err != nil {
+		return nil, err
+	}
+	s.modelDir, s.tokenizer = in[0], in[1]
+	promptsPath := in[2]
+	if s.prompts, err = data.ReadPrompts(promptsPath); err != nil {
+		return nil, err
+	}
+	if limit > 0 && limit < len(s.prompts) {
+		s.prompts = s.prompts[:limit]
+	}
+	return s, nil
+}
+
+// specInputs is the paths of the spec inputs of these names, in order.
+func specInputs(c *worker.Context, names ...string) ([]string, error) {
+	paths := make([]string, len(names))
+	for i, name := range names {
+		p, err := c.Spec.Input(name)
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = p
+	}
+	return paths, nil
+}
+
+// intParam is the integer parameter name, or def when it is absent.
+func intParam(c *worker.Context, name string, def int) (int, error) {
+	if _, ok := c.Spec.Params[name]; !ok {
+		return def, nil
+	}
+	return c.Spec.Int(name)
+}
+
+// trained reports whether the spec's weights are trained ones (then the
+// SQuAD scores mean something).
+func trained(c *worker.Context) bool {
+	t, _ := c.Spec.Params["trained"].(bool)
+	return t
+}
+
+func percentile(v []float64, q float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return stats.Quantile(s, q/100)
+}
+
+type squadQuestion struct {
+	question, context string
+	answers           []string
+}
+
+// loadSQuAD is the questions of the SQuAD file at path in file order, each
+// with its context and gold answer texts; the first limit when limit > 0.
+func loadSQuAD(path string, limit int) ([]squadQuestion, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, _, _, _, _, err := data.ParseSQuAD(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var qs []squadQuestion
+	for _, a := range s.Data {
+		for _, p := range a.Paragraphs {
+			for _, qa := range p.QAs {
+				q := squadQuestion{question: qa.Question, context: p.Context}
+				for _, ans := range qa.Answers {
+					q.answers = append(q.answers, ans.Text)
+				}
+				qs = append(qs, q)
+			}
+		}
+	}
+	if limit > 0 && limit < len(qs) {
+		qs = qs[:limit]
+	}
+	return qs, nil
+}
 
 // qaOutcome is what one llm/bert-qa request gave: the logits of each
 // window, the answer text and the number of windows.
