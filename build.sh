@@ -48,8 +48,10 @@ build_go() {
   # and the Go implementations without libtorch) and bin/mlbench-torch (the
   # workers on libtorch), so that only the latter carries libtorch's memory.
   say "Go: bin/mlbench (tags: tokenizers), bin/mlbench-torch (tags: $GO_TAGS)"
-  (cd "$ROOT" && go build -tags tokenizers -trimpath -o bin/mlbench ./cmd/mlbench &&
-    go build -tags "$GO_TAGS" -trimpath -o bin/mlbench-torch ./cmd/mlbench)
+  local ldflags
+  ldflags="-X github.com/mlbench/mlbench/cli.commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+  (cd "$ROOT" && go build -tags tokenizers -trimpath -ldflags "$ldflags" -o bin/mlbench ./cmd/mlbench &&
+    go build -tags "$GO_TAGS" -trimpath -ldflags "$ldflags" -o bin/mlbench-torch ./cmd/mlbench)
 }
 
 build_python() {

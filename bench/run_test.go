@@ -362,6 +362,57 @@ func TestSelect(t *testing.T) {
 	assert.ErrorContains(t, err, "no task matches")
 	_, _, err = Select(Tasks, Selection{Task: "[", Impl: ""})
 	assert.ErrorContains(t, err, "bad pattern")
+	_, _, err = Select(Tasks, Selection{Task: "classical/*,", Impl: ""})
+	assert.ErrorContains(t, err, "empty element")
+}
+
+// The default selection ("*" for both) is every task and every
+// implementation: `*` crosses the "/" of task ids.
+func TestSelectDefaultIsEverything(t *testing.T) {
+	for _, sel := range []Selection{{}, {Task: "*", Impl: "*"}} {
+		ts, impls, err := Select(Tasks, sel)
+		require.NoError(t, err)
+		require.Len(t, ts, len(Tasks))
+		for _, tk := range Tasks {
+			assert.Len(t, impls[tk.ID], len(tk.Impls), tk.ID)
+		}
+	}
+}
+
+func TestSelectCommaListsAndGlobs(t *testing.T) {
+	ts, impls, err := Select(Tasks, Selection{Task: "llm/*", Impl: "go-ort, python-ort"})
+	require.NoError(t, err)
+	require.Len(t, ts, 2)
+	for _, tk := range ts {
+		var ids []string
+		for _, i := range impls[tk.ID] {
+			ids = append(ids, i.ID)
+		}
+		assert.ElementsMatch(t, []string{"go-ort", "python-ort"}, ids)
+	}
+	ts, _, err = Select(Tasks, Selection{Task: "classical/linreg,dl/cnn"})
+	require.NoError(t, err)
+	require.Len(t, ts, 2)
+	assert.Equal(t, "classical/linreg", ts[0].ID)
+	assert.Equal(t, "dl/cnn", ts[1].ID)
+	ts, _, err = Select(Tasks, Selection{Task: "*kmeans", Impl: "rust-[ls]*"})
+	require.NoError(t, err)
+	require.Len(t, ts, 1)
+	for _, c := range []struct {
+		glob, id string
+		want     bool
+	}{
+		{"classical/?vm", "classical/svm", true},
+		{"classical/[!s]*", "classical/svm", false},
+		{"classical/[!s]*", "classical/linreg", true},
+		{"go-*", "python-go-x", false},
+		{`a\*`, "a*", true},
+		{`a\*`, "ab", false},
+	} {
+		p, err := ParsePattern(c.glob)
+		require.NoError(t, err, c.glob)
+		assert.Equal(t, c.want, p.Match(c.id), "%s ~ %s", c.glob, c.id)
+	}
 }
 
 func TestParityRules(t *testing.T) {

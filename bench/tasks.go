@@ -1,8 +1,9 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
-	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -310,30 +311,110 @@ func ImplIDs() []string {
 	return out
 }
 
-// Selection is a task glob and an implementation glob, as given to `run`.
+// Selection is a task pattern and an implementation pattern, as given to
+// `run`: each a glob or a comma-separated list of globs.
 type Selection struct {
 	Task, Impl string
 }
 
-// Select returns the (task, impls) pairs a selection names. Globs use
-// path.Match syntax ("classical/*", "*-ort"); an empty glob means "*". A glob
-// that matches nothing is an error, so a typo never runs an empty suite.
-func Select(tasks []*Task, sel Selection) ([]*Task, map[string][]ImplRef, error) {
-	tg, ig := or(sel.Task, "*"), or(sel.Impl, "*")
-	for _, g := range []string{tg, ig} {
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, nil, fmt.Errorf("bad pattern %q: %v", g, err)
+// Pattern is a parsed selection pattern: a comma-separated list of globs.
+// In a glob `*` matches any run of characters, `/` included (so the default
+// "*" selects every task), `?` one character and `[...]` a class as in
+// path.Match.
+type Pattern struct {
+	text  string
+	globs []*regexp.Regexp
+}
+
+// ParsePattern parses s; an empty s means "*". An empty list element or a
+// malformed class is an error.
+func ParsePattern(s string) (Pattern, error) {
+	s = or(strings.TrimSpace(s), "*")
+	p := Pattern{text: s}
+	for _, g := range strings.Split(s, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			return Pattern{}, fmt.Errorf("bad pattern %q: empty element in the list", s)
 		}
+		re, err := globRegexp(g)
+		if err != nil {
+			return Pattern{}, fmt.Errorf("bad pattern %q: %v", g, err)
+		}
+		p.globs = append(p.globs, re)
+	}
+	return p, nil
+}
+
+// Match reports whether id matches one of the pattern's globs.
+func (p Pattern) Match(id string) bool {
+	for _, re := range p.globs {
+		if re.MatchString(id) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p Pattern) String() string { return p.text }
+
+// globRegexp translates one glob into an anchored regular expression.
+func globRegexp(g string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		switch c := g[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			j := strings.IndexByte(g[i+1:], ']')
+			if j < 0 {
+				return nil, errors.New("unterminated [")
+			}
+			class := g[i+1 : i+1+j]
+			if class == "" || class == "^" {
+				return nil, errors.New("empty [] class")
+			}
+			if class[0] == '!' {
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += j + 1
+		case '\\':
+			if i+1 == len(g) {
+				return nil, errors.New("trailing backslash")
+			}
+			i++
+			b.WriteString(regexp.QuoteMeta(g[i : i+1]))
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// Select returns the (task, impls) pairs a selection names. A pattern that
+// matches nothing is an error, so a typo never runs an empty suite.
+func Select(tasks []*Task, sel Selection) ([]*Task, map[string][]ImplRef, error) {
+	tp, err := ParsePattern(sel.Task)
+	if err != nil {
+		return nil, nil, err
+	}
+	ip, err := ParsePattern(sel.Impl)
+	if err != nil {
+		return nil, nil, err
 	}
 	var ts []*Task
 	impls := map[string][]ImplRef{}
 	for _, t := range tasks {
-		if ok, _ := path.Match(tg, t.ID); !ok {
+		if !tp.Match(t.ID) {
 			continue
 		}
 		var is []ImplRef
 		for _, i := range t.Impls {
-			if ok, _ := path.Match(ig, i.ID); ok {
+			if ip.Match(i.ID) {
 				is = append(is, i)
 			}
 		}
@@ -344,7 +425,7 @@ func Select(tasks []*Task, sel Selection) ([]*Task, map[string][]ImplRef, error)
 	}
 	if len(ts) == 0 {
 		return nil, nil, fmt.Errorf("no task matches --task %q with --impl %q (tasks: %s; implementations: %s)",
-			tg, ig, strings.Join(TaskIDs(), ", "), strings.Join(ImplIDs(), ", "))
+			tp, ip, strings.Join(TaskIDs(), ", "), strings.Join(ImplIDs(), ", "))
 	}
 	return ts, impls, nil
 }

@@ -24,7 +24,7 @@ const (
 // process exit code. Errors are printed as one line on stderr.
 func Main(args []string, stdout, stderr io.Writer) int {
 	app := New(stdout, stderr)
-	if err := app.Run(args); err != nil {
+	if err := app.Run(interspersed(app, args)); err != nil {
 		var ec cli.ExitCoder
 		code := ExitError
 		if errors.As(err, &ec) {
@@ -40,12 +40,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // New builds the application; tests inject the writers.
 func New(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "mlbench",
 		Usage: "compare Go, Python and Rust ML stacks on the same work, data and machine",
 		Description: "mlbench prepares the datasets, runs every implementation of each task under the same " +
 			"rules (threads, inputs, repetitions), checks that they computed the same thing, and reports " +
 			"medians with confidence intervals and ratios against the reference implementation.",
+		Version:   Version(),
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
@@ -60,6 +61,29 @@ func New(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%v (see --help)", err)
 		},
+	}
+	refuseStrayArgs(app.Commands)
+	return app
+}
+
+// refuseStrayArgs makes every command that takes no arguments (no
+// ArgsUsage) refuse them, so that a mistyped flag value is never ignored.
+func refuseStrayArgs(cmds []*cli.Command) {
+	for _, c := range cmds {
+		refuseStrayArgs(c.Subcommands)
+		if c.Action == nil || c.ArgsUsage != "" {
+			continue
+		}
+		before := c.Before
+		c.Before = func(ctx *cli.Context) error {
+			if ctx.Args().Present() {
+				return fmt.Errorf("unexpected argument %q (see --help)", ctx.Args().First())
+			}
+			if before != nil {
+				return before(ctx)
+			}
+			return nil
+		}
 	}
 }
 

@@ -220,8 +220,8 @@ func runCommand() *cli.Command {
 			"timeout, an invalid result or a parity failure becomes a failed result and the run goes on. The exit " +
 			"status is 0 when every result passed, 3 when some failed, 1 when the run could not be made.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "task", Value: "*", Usage: "task glob, e.g. 'classical/*'"},
-			&cli.StringFlag{Name: "impl", Value: "*", Usage: "implementation glob, e.g. 'go-*' or '*-ort'"},
+			&cli.StringFlag{Name: "task", Value: "*", Usage: "tasks: a glob or a comma-separated list of globs, e.g. 'classical/*' or 'classical/linreg,dl/cnn'; * also matches '/'"},
+			&cli.StringFlag{Name: "impl", Value: "*", Usage: "implementations: a glob or a comma-separated list, e.g. 'go-*', '*-ort' or 'go-ort,python-ort'"},
 			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick or full"},
 			&cli.IntFlag{Name: "reps", Usage: "timed repetitions (default: the task's, for the size)"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "warm-up repetitions (default: the task's, for the size)"},
@@ -236,9 +236,6 @@ func runCommand() *cli.Command {
 }
 
 func runAction(c *cli.Context) error {
-	if c.Args().Present() {
-		return fmt.Errorf("unexpected argument %q (use --task and --impl)", c.Args().First())
-	}
 	p, err := resolvePaths(c)
 	if err != nil {
 		return err
