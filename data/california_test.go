@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
-
-const realMirror = "/work/shared/mirror"
 
 func calRows(n int) []byte {
 	var b strings.Builder
@@ -46,10 +45,8 @@ func checkCalRow0(t *testing.T, dir string) {
 }
 
 func TestCaliforniaGoldenMirror(t *testing.T) {
-	tgz := filepath.Join(realMirror, "california_housing", "cal_housing.tgz")
-	if _, err := os.Stat(tgz); err != nil {
-		t.Skip("mirror file absent:", tgz)
-	}
+	testenv.MirrorFile(t, "california_housing/cal_housing.tgz")
+	realMirror := testenv.Mirror(t)
 	root := t.TempDir()
 	var log bytes.Buffer
 	o := Options{Root: root, Mirror: realMirror, Progress: &log}

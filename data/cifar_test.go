@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -135,9 +136,8 @@ func TestCIFARRealMirror(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	if _, err := os.Stat(filepath.Join(realMirror, "cifar10", "cifar-10-binary.tar.gz")); err != nil {
-		t.Skip("mirror CIFAR-10 absent")
-	}
+	testenv.MirrorFile(t, "cifar10/cifar-10-binary.tar.gz")
+	realMirror := testenv.Mirror(t)
 	root := t.TempDir()
 	require.NoError(t, Prepare([]string{"cifar10"}, Options{Root: root, Mirror: realMirror}))
 	dir := filepath.Join(root, "cifar10")

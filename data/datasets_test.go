@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -103,13 +103,7 @@ func TestStratifiedSplitDigitsCounts(t *testing.T) {
 }
 
 func TestDigitsRealSklearn(t *testing.T) {
-	py := "/tmp/venvtest/bin/python"
-	if _, err := os.Stat(py); err != nil {
-		py = "python3"
-	}
-	if exec.Command(py, "-c", "import sklearn").Run() != nil {
-		t.Skip("no Python with scikit-learn")
-	}
+	py := testenv.Python(t, "sklearn")
 	root := t.TempDir()
 	require.NoError(t, Prepare([]string{"digits"}, Options{Root: root, Python: py}))
 	dir := filepath.Join(root, "digits")
@@ -312,12 +306,10 @@ func TestSQuADPromptsAndTokenizers(t *testing.T) {
 }
 
 func TestGPT2TokenizerFromMirror(t *testing.T) {
-	dir := filepath.Join(realMirror, "tokenizers", "gpt2")
-	v, err1 := os.ReadFile(filepath.Join(dir, "vocab.json"))
-	m, err2 := os.ReadFile(filepath.Join(dir, "merges.txt"))
-	if err1 != nil || err2 != nil {
-		t.Skip("mirror tokenizer files absent")
-	}
+	v, err := os.ReadFile(testenv.MirrorFile(t, "tokenizers/gpt2/vocab.json"))
+	require.NoError(t, err)
+	m, err := os.ReadFile(testenv.MirrorFile(t, "tokenizers/gpt2/merges.txt"))
+	require.NoError(t, err)
 	tj, nv, nm, err := BuildGPT2TokenizerJSON(v, m)
 	require.NoError(t, err)
 	require.Equal(t, 50257, nv)

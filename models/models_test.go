@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/mlbench/mlbench/models/modeltest"
 	"github.com/mlbench/mlbench/torch"
 )
@@ -34,7 +35,7 @@ var shared struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	if shared.skip != "" {
-		t.Skip(shared.skip)
+		testenv.Skip(t, "%s", shared.skip)
 	}
 	if shared.f == nil {
 		ok := false

@@ -5,6 +5,7 @@ package ort
 import (
 	"testing"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +16,7 @@ func initORT(t *testing.T) {
 	t.Helper()
 	p, err := LibraryPath()
 	if err != nil {
-		t.Skipf("no ONNX Runtime library: %v", err)
+		testenv.Skip(t, "no ONNX Runtime library: %v", err)
 	}
 	require.NoError(t, Init(p))
 	require.NotEmpty(t, Version())

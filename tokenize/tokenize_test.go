@@ -1,42 +1,26 @@
+//go:build tokenizers
+
 package tokenize
 
 import (
-	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // load opens data/processed/tokenizers/<name>/tokenizer.json, skipping the
-// test when this build has no tokenizers or the file is not prepared
+// test (failing it under MLBENCH_REQUIRE_ALL=1) when the file is not prepared
 // (`mlbench data prepare --dataset gpt2_tokenizer --dataset bert_tokenizer`).
 func load(t *testing.T, name string) *Tokenizer {
 	t.Helper()
-	if !Built() {
-		_, err := Load("x")
-		require.ErrorIs(t, err, ErrNotBuilt)
-		t.Skip("built without the tokenizers tag")
-	}
-	p := filepath.Join("..", "data", "processed", "tokenizers", name, "tokenizer.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not prepared: %v", p, err)
-	}
-	tok, err := Load(p)
+	require.True(t, Built())
+	tok, err := Load(testenv.Prepared(t, filepath.Join("tokenizers", name, "tokenizer.json")))
 	require.NoError(t, err)
 	t.Cleanup(func() { tok.Close() })
 	return tok
-}
-
-func TestStubError(t *testing.T) {
-	if Built() {
-		t.Skip("built with tokenizers")
-	}
-	_, err := Load("tokenizer.json")
-	assert.True(t, errors.Is(err, ErrNotBuilt))
-	assert.Contains(t, err.Error(), "tags tokenizers")
 }
 
 func TestGPT2KnownIDs(t *testing.T) {

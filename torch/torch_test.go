@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -522,16 +523,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 // pythonWithSafetensors is MLBENCH_PYTHON or the repository's .venv python,
 // when it can import torch and safetensors.
 func pythonWithSafetensors(t *testing.T) string {
-	for _, py := range []string{os.Getenv("MLBENCH_PYTHON"), "../.venv/bin/python"} {
-		if py == "" {
-			continue
-		}
-		if exec.Command(py, "-c", "import torch, safetensors").Run() == nil {
-			return py
-		}
-	}
-	t.Skip("no python with torch and safetensors (set MLBENCH_PYTHON)")
-	return ""
+	return testenv.Python(t, "torch", "safetensors")
 }
 
 func TestSafetensorsWithPython(t *testing.T) {
@@ -645,7 +637,7 @@ func TestLeakReporter(t *testing.T) {
 // CUDA round trip; runs only where libtorch sees a GPU.
 func TestCUDA(t *testing.T) {
 	if !CUDAAvailable() {
-		t.Skip("no CUDA device")
+		testenv.SkipNoGPU(t, "no CUDA device")
 	}
 	x := must(t)(FromFloat32s([]float32{1, 2, 3, 4}, 2, 2))
 	g := must(t)(x.To(CUDA))

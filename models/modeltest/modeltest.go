@@ -1,7 +1,8 @@
 // Package modeltest finds what the tests of models and of the go-libtorch
 // implementations need: the repository's Python environment and the tiny
 // test models of docs/LLM.md (`reference/python/models.py --tiny`), made on
-// first use. Tests skip (never fail) when these cannot be had.
+// first use. Tests skip when these cannot be had, and fail instead under
+// MLBENCH_REQUIRE_ALL=1 (package testenv).
 package modeltest
 
 import (
@@ -10,41 +11,15 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/mlbench/mlbench/internal/testenv"
 )
 
-// Root is the repository root (the folder holding go.mod above the working
-// directory); the test is skipped when there is none.
-func Root(t testing.TB) string {
-	t.Helper()
-	d, err := os.Getwd()
-	if err != nil {
-		t.Skipf("no working directory: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			t.Skip("no go.mod above the working directory")
-		}
-		d = p
-	}
-}
+// Root is the repository root (testenv.Root).
+func Root(t testing.TB) string { return testenv.Root(t) }
 
-// Python is the repository's virtual environment's interpreter
-// ($MLBENCH_PYTHON overrides it); the test is skipped when it is absent.
-func Python(t testing.TB) string {
-	t.Helper()
-	py := os.Getenv("MLBENCH_PYTHON")
-	if py == "" {
-		py = filepath.Join(Root(t), ".venv", "bin", "python")
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Skipf("python %s missing (./build.sh makes .venv): %v", py, err)
-	}
-	return py
-}
+// Python is the project's interpreter (testenv.Python).
+func Python(t testing.TB) string { return testenv.Python(t) }
 
 // TinyModels returns a folder holding bert-qa/ and gpt2/ of the tiny test
 // configuration (2 layers, hidden 64, 2 heads; full vocabularies), with
@@ -57,10 +32,7 @@ func TinyModels(t testing.TB) string {
 	t.Helper()
 	root := Root(t)
 	py := Python(t)
-	tok := filepath.Join(root, "data", "processed", "tokenizers")
-	if _, err := os.Stat(tok); err != nil {
-		t.Skipf("%s missing (mlbench data prepare): %v", tok, err)
-	}
+	tok := testenv.Prepared(t, "tokenizers")
 	out := os.Getenv("MLBENCH_TINY_MODELS")
 	if out == "" {
 		out = filepath.Join(os.TempDir(), "mlbench-tiny-models")
