@@ -71,4 +71,3 @@ func TestVersion(t *testing.T) {
 	defer func() { commit = old }()
 	assert.Contains(t, Version(), "commit abc1234-dirty")
 }
-

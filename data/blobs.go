@@ -85,7 +85,7 @@ func prepareBlobs(o *Options, n int) error {
 		}); err != nil {
 			return nil, fmt.Errorf("%s: X.npy: %v", name, err)
 		}
-		if err := writeNPYFile(filepath.Join(out, "y.npy"), "<i8", []int{n}, intsToFloats(y)); err != nil {
+		if err := WriteNPYFile(filepath.Join(out, "y.npy"), "<i8", []int{n}, intsToFloats(y)); err != nil {
 			return nil, fmt.Errorf("%s: y.npy: %v", name, err)
 		}
 		// The shared initial centres of the k-means parity check: every
@@ -95,7 +95,7 @@ func prepareBlobs(o *Options, n int) error {
 		if err != nil {
 			return nil, fmt.Errorf("%s: init.npy: %v", name, err)
 		}
-		if err := writeNPYFile(filepath.Join(out, "init.npy"), "<f8", []int{BlobCenters, BlobFeatures}, init.RawMatrix().Data); err != nil {
+		if err := WriteNPYFile(filepath.Join(out, "init.npy"), "<f8", []int{BlobCenters, BlobFeatures}, init.RawMatrix().Data); err != nil {
 			return nil, fmt.Errorf("%s: init.npy: %v", name, err)
 		}
 		return &bench.DatasetRef{

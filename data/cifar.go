@@ -203,7 +203,7 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 		{"order_full.npy", "<i8", []int{CNNEpochs, nTrain}, full},
 		{"order_quick.npy", "<i8", []int{1, len(quick)}, intsToFloats(quick)},
 	} {
-		if err := writeNPYFile(filepath.Join(b.out, w.name), w.dt, w.shape, w.v); err != nil {
+		if err := WriteNPYFile(filepath.Join(b.out, w.name), w.dt, w.shape, w.v); err != nil {
 			return "", b.errf(w.name, "%v", err)
 		}
 	}

@@ -79,7 +79,7 @@ func buildDigits(b *buildCtx) (string, error) {
 		{"train_idx.npy", "<i8", []int{len(train)}, intsToFloats(train)},
 		{"test_idx.npy", "<i8", []int{len(test)}, intsToFloats(test)},
 	} {
-		if err := writeNPYFile(filepath.Join(b.out, w.name), w.dt, w.shape, w.v); err != nil {
+		if err := WriteNPYFile(filepath.Join(b.out, w.name), w.dt, w.shape, w.v); err != nil {
 			return "", b.errf(w.name, "%v", err)
 		}
 	}

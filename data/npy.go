@@ -2,12 +2,14 @@ package data
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Array is a dense array read from a .npy file. Data holds every element
@@ -40,61 +42,132 @@ func (a *Array) Ints() []int {
 
 var npyMagic = []byte("\x93NUMPY")
 
-// ReadNPY reads a .npy file (format 1.0-3.0, little-endian, C order) of
-// f8, f4, i8, i4 or u1 elements. Truncated or malformed files are errors.
-func ReadNPY(path string) (*Array, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	a, err := parseNPY(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return a, nil
+// npyElemSize is the element size of each dtype the readers accept.
+var npyElemSize = map[string]int{"<f8": 8, "<i8": 8, "<f4": 4, "<i4": 4, "|u1": 1}
+
+// NPYHeader is a parsed .npy header: the dtype ("<f8", "<f4", "<i8", "<i4"
+// or "|u1"), the shape in C order, and where the data starts.
+type NPYHeader struct {
+	DType      string
+	Shape      []int
+	DataOffset int64
 }
 
-func parseNPY(b []byte) (*Array, error) {
-	if len(b) < 10 || string(b[:6]) != string(npyMagic) {
-		return nil, fmt.Errorf("not a .npy file")
+// Numel is the number of elements.
+func (h NPYHeader) Numel() int {
+	n := 1
+	for _, d := range h.Shape {
+		n *= d
 	}
-	var hlen, start int
+	return n
+}
+
+// DataBytes is the size of the data.
+func (h NPYHeader) DataBytes() int64 { return int64(h.Numel()) * int64(npyElemSize[h.DType]) }
+
+// NPYFile is an open .npy file positioned at its data, whose size was
+// checked against the header. Close closes the file.
+type NPYFile struct {
+	*os.File
+	NPYHeader
+}
+
+// OpenNPY opens a .npy file (format 1.0-3.0, little-endian, C order) of f8,
+// f4, i8, i4 or u1 elements and positions it at the data; a malformed
+// header, or a file whose data is not exactly what the header says, is an
+// error naming the file. Use it to stream large arrays.
+func OpenNPY(path string) (*NPYFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := readNPYHeader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Seek(h.DataOffset, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &NPYFile{File: f, NPYHeader: h}, nil
+}
+
+// readNPYHeader parses the header of f and checks the file's size.
+func readNPYHeader(f *os.File) (NPYHeader, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return NPYHeader{}, err
+	}
+	pre := make([]byte, 12)
+	n, _ := io.ReadFull(f, pre)
+	hlen, start, err := npyPreamble(pre[:n])
+	if err != nil {
+		return NPYHeader{}, err
+	}
+	if int64(start+hlen) > fi.Size() {
+		return NPYHeader{}, errors.New("truncated .npy header")
+	}
+	hb := make([]byte, hlen)
+	if _, err := f.ReadAt(hb, int64(start)); err != nil {
+		return NPYHeader{}, errors.New("truncated .npy header")
+	}
+	h, err := parseNPYDict(string(hb))
+	if err != nil {
+		return NPYHeader{}, err
+	}
+	h.DataOffset = int64(start + hlen)
+	return h, checkNPYSize(h, fi.Size()-h.DataOffset)
+}
+
+// npyPreamble reads the magic, the version and the header length from the
+// first bytes of a file.
+func npyPreamble(b []byte) (hlen, start int, err error) {
+	if len(b) < 10 || string(b[:6]) != string(npyMagic) {
+		return 0, 0, errors.New("not a .npy file")
+	}
 	switch b[6] {
 	case 1:
-		hlen, start = int(binary.LittleEndian.Uint16(b[8:10])), 10
+		return int(binary.LittleEndian.Uint16(b[8:10])), 10, nil
 	case 2, 3:
 		if len(b) < 12 {
-			return nil, fmt.Errorf("truncated .npy header")
+			return 0, 0, errors.New("truncated .npy header")
 		}
-		hlen, start = int(binary.LittleEndian.Uint32(b[8:12])), 12
-	default:
-		return nil, fmt.Errorf("unsupported .npy version %d", b[6])
+		return int(binary.LittleEndian.Uint32(b[8:12])), 12, nil
 	}
-	if len(b) < start+hlen {
-		return nil, fmt.Errorf("truncated .npy header")
-	}
-	h := string(b[start : start+hlen])
+	return 0, 0, fmt.Errorf("unsupported .npy version %d", b[6])
+}
+
+// parseNPYDict parses the header's Python dict: descr, fortran_order and
+// shape. A shape whose element count overflows is an error.
+func parseNPYDict(h string) (NPYHeader, error) {
 	descr, err := headerField(h, "descr")
 	if err != nil {
-		return nil, err
+		return NPYHeader{}, err
 	}
 	descr = strings.Trim(strings.SplitN(strings.TrimPrefix(descr, "'"), "'", 2)[0], " ")
+	if descr == "<u1" {
+		descr = "|u1"
+	}
+	if npyElemSize[descr] == 0 {
+		return NPYHeader{}, fmt.Errorf("unsupported dtype %q", descr)
+	}
 	fo, err := headerField(h, "fortran_order")
 	if err != nil {
-		return nil, err
+		return NPYHeader{}, err
 	}
 	if strings.HasPrefix(fo, "True") {
-		return nil, fmt.Errorf("Fortran-order arrays are not supported")
+		return NPYHeader{}, errors.New("Fortran-order arrays are not supported")
 	}
 	sh, err := headerField(h, "shape")
 	if err != nil {
-		return nil, err
+		return NPYHeader{}, err
 	}
 	end := strings.IndexByte(sh, ')')
 	if !strings.HasPrefix(sh, "(") || end < 0 {
-		return nil, fmt.Errorf("bad shape in .npy header")
+		return NPYHeader{}, errors.New("bad shape in .npy header")
 	}
-	var shape []int
+	shape := []int{}
 	n := 1
 	for _, f := range strings.Split(sh[1:end], ",") {
 		f = strings.TrimSpace(f)
@@ -103,39 +176,120 @@ func parseNPY(b []byte) (*Array, error) {
 		}
 		d, err := strconv.Atoi(f)
 		if err != nil || d < 0 {
-			return nil, fmt.Errorf("bad shape %q in .npy header", sh[:end+1])
+			return NPYHeader{}, fmt.Errorf("bad shape %q in .npy header", sh[:end+1])
+		}
+		if d != 0 && n > math.MaxInt/npyElemSize[descr]/d {
+			return NPYHeader{}, fmt.Errorf("shape %s in .npy header: too many elements", sh[:end+1])
 		}
 		shape = append(shape, d)
 		n *= d
 	}
-	size := map[string]int{"<f8": 8, "<i8": 8, "<f4": 4, "<i4": 4, "|u1": 1, "<u1": 1}[descr]
-	if size == 0 {
-		return nil, fmt.Errorf("unsupported dtype %q", descr)
+	return NPYHeader{DType: descr, Shape: shape}, nil
+}
+
+func checkNPYSize(h NPYHeader, dataBytes int64) error {
+	if dataBytes != h.DataBytes() {
+		return fmt.Errorf("truncated or oversized: %d data bytes for shape %v of %s", dataBytes, h.Shape, h.DType)
 	}
-	body := b[start+hlen:]
-	if len(body) != n*size {
-		return nil, fmt.Errorf("truncated or oversized: %d data bytes for shape %v of %s", len(body), shape, descr)
+	return nil
+}
+
+// ReadNPY reads a whole .npy file (OpenNPY's formats) as float64s.
+// Truncated or malformed files are errors naming the file.
+func ReadNPY(path string) (*Array, error) {
+	f, err := OpenNPY(path)
+	if err != nil {
+		return nil, err
 	}
-	data := make([]float64, n)
-	for i := range data {
-		c := body[i*size:]
-		switch descr {
-		case "<f8":
-			data[i] = math.Float64frombits(binary.LittleEndian.Uint64(c))
-		case "<i8":
-			data[i] = float64(int64(binary.LittleEndian.Uint64(c)))
-		case "<f4":
-			data[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(c)))
-		case "<i4":
-			data[i] = float64(int32(binary.LittleEndian.Uint32(c)))
-		default:
-			data[i] = float64(c[0])
+	defer f.Close()
+	d, err := f.Float64s()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Array{Shape: f.Shape, DType: f.DType, Data: d}, nil
+}
+
+// Float64s reads all of the file's data, converted to float64 (exact for
+// the integer and uint8 data we store). "<f8" data is read straight into
+// the result, with no intermediate copy: the load phase of the classical
+// tasks reads this way, as NumPy's np.load does.
+func (f *NPYFile) Float64s() ([]float64, error) {
+	n := f.Numel()
+	out := make([]float64, n)
+	if f.DType == "<f8" && littleEndian {
+		if n > 0 {
+			if _, err := io.ReadFull(f.File, unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 8*n)); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	size := npyElemSize[f.DType]
+	buf := make([]byte, 1<<16-(1<<16)%size)
+	for i := 0; i < n; {
+		m := min(len(buf)/size, n-i)
+		if _, err := io.ReadFull(f.File, buf[:m*size]); err != nil {
+			return nil, err
+		}
+		decodeNPY(f.DType, buf[:m*size], out[i:i+m])
+		i += m
+	}
+	return out, nil
+}
+
+// decodeNPY converts the little-endian elements of b into dst.
+func decodeNPY(dtype string, b []byte, dst []float64) {
+	switch dtype {
+	case "<f8":
+		for i := range dst {
+			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+	case "<i8":
+		for i := range dst {
+			dst[i] = float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
+		}
+	case "<f4":
+		for i := range dst {
+			dst[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+	case "<i4":
+		for i := range dst {
+			dst[i] = float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+	default:
+		for i := range dst {
+			dst[i] = float64(b[i])
 		}
 	}
-	if descr == "<u1" {
-		descr = "|u1"
+}
+
+// littleEndian reports whether this machine stores numbers as .npy's "<"
+// dtypes do.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// parseNPY parses a whole .npy file held in memory (for tests and fuzzing).
+func parseNPY(b []byte) (*Array, error) {
+	hlen, start, err := npyPreamble(b)
+	if err != nil {
+		return nil, err
 	}
-	return &Array{Shape: shape, DType: descr, Data: data}, nil
+	if len(b) < start+hlen {
+		return nil, errors.New("truncated .npy header")
+	}
+	h, err := parseNPYDict(string(b[start : start+hlen]))
+	if err != nil {
+		return nil, err
+	}
+	body := b[start+hlen:]
+	if err := checkNPYSize(h, int64(len(body))); err != nil {
+		return nil, err
+	}
+	data := make([]float64, h.Numel())
+	decodeNPY(h.DType, body, data)
+	return &Array{Shape: h.Shape, DType: h.DType, Data: data}, nil
 }
 
 func headerField(h, key string) (string, error) {

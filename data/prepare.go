@@ -488,6 +488,7 @@ func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
 }
 
 // writeNPYFile writes a .npy file atomically.
-func writeNPYFile(path, dtype string, shape []int, v []float64) error {
+// WriteNPYFile writes a .npy file atomically (WriteNPY's dtypes).
+func WriteNPYFile(path, dtype string, shape []int, v []float64) error {
 	return writeAtomic(path, func(w io.Writer) error { return WriteNPY(w, dtype, shape, v) })
 }

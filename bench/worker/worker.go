@@ -8,10 +8,10 @@ package worker
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,27 +64,16 @@ func Lookup(task, impl string) error {
 	return nil
 }
 
-// Registered lists "impl task" pairs, sorted; for tests and `mlbench list`.
-func Registered() [][2]string {
-	var out [][2]string
-	for impl, m := range registry {
-		for task := range m {
-			out = append(out, [2]string{impl, task})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i][0] != out[j][0] {
-			return out[i][0] < out[j][0]
-		}
-		return out[i][1] < out[j][1]
-	})
-	return out
-}
-
 // Context is what an implementation works with.
 type Context struct {
 	Spec   *bench.Spec
 	Result *bench.Result
+
+	// Sync, when set, waits for the implementation's device to finish its
+	// queued work (torch.Synchronize on CUDA). Time calls it before it starts
+	// the clock and before it reads it, so no asynchronous work leaks into or
+	// out of a phase. Implementations on an asynchronous device set it once.
+	Sync func() error
 }
 
 // Main runs the spec at specPath and writes its result. An error before the
@@ -161,10 +150,17 @@ func (c *Context) Repeat(fn func(rep int, timed bool) error) error {
 }
 
 // Time runs fn and, when timed, appends its duration in seconds (monotonic
-// clock) to phase.
+// clock) to phase; with c.Sync set, the device is synchronised before the
+// clock starts and before it is read.
 func (c *Context) Time(timed bool, phase string, fn func() error) error {
+	if err := c.sync(); err != nil {
+		return fmt.Errorf("%s: %w", phase, err)
+	}
 	start := time.Now()
 	err := fn()
+	if err == nil {
+		err = c.sync()
+	}
 	d := time.Since(start).Seconds()
 	if err != nil {
 		return fmt.Errorf("%s: %w", phase, err)
@@ -173,6 +169,24 @@ func (c *Context) Time(timed bool, phase string, fn func() error) error {
 		c.Result.Phases[phase] = append(c.Result.Phases[phase], d)
 	}
 	return nil
+}
+
+func (c *Context) sync() error {
+	if c.Sync == nil {
+		return nil
+	}
+	return c.Sync()
+}
+
+// SetParams records in the result the spec's parameters updated with the
+// values actually used.
+func (c *Context) SetParams(used map[string]any) {
+	params := maps.Clone(c.Spec.Params)
+	if params == nil {
+		params = map[string]any{}
+	}
+	maps.Copy(params, used)
+	c.Result.Params = params
 }
 
 // Add appends a duration measured by the caller to phase.
@@ -216,10 +230,4 @@ func selfPeakRSS() int64 {
 		return 0
 	}
 	return ru.Maxrss * 1024
-}
-
-// Fatalf prints a one-line error and exits 1; for the worker command.
-func Fatalf(format string, a ...any) {
-	fmt.Fprintf(os.Stderr, "mlbench worker: "+format+"\n", a...)
-	os.Exit(1)
 }

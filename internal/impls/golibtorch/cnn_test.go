@@ -1,6 +1,6 @@
 //go:build libtorch
 
-package impls
+package golibtorch
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,13 +17,15 @@ import (
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
 	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/internal/testenv"
+	"github.com/mlbench/mlbench/models"
 	"github.com/mlbench/mlbench/torch"
 )
 
-// cnnRepoRoot is the module root (this file is internal/impls/...).
-func cnnRepoRoot() string {
-	_, f, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(f), "..", "..")
+func writeNPY(t *testing.T, path, dtype string, shape []int, v []float64) string {
+	t.Helper()
+	require.NoError(t, data.WriteNPYFile(path, dtype, shape, v))
+	return path
 }
 
 // cnnToySet writes a learnable toy CIFAR-like set, like
@@ -72,14 +73,14 @@ func cnnToySet(t *testing.T, dir string, epochs int) map[string]string {
 	init := map[string]*torch.Tensor{}
 	defer torch.CloseAll(init)
 	fanIn := map[string]float64{"conv1": 27, "conv2": 288, "fc1": 4096, "fc2": 512}
-	for _, p := range cnnParams {
-		u, err := torch.Rand(p.shape, torch.Float32, torch.CPU)
+	for _, p := range models.CNNParams {
+		u, err := torch.Rand(p.Shape, torch.Float32, torch.CPU)
 		require.NoError(t, err)
-		b := 1 / math.Sqrt(fanIn[p.name[:len(p.name)-len(filepath.Ext(p.name))]])
+		b := 1 / math.Sqrt(fanIn[p.Name[:len(p.Name)-len(filepath.Ext(p.Name))]])
 		s, err := torch.Scale(u, 2*b) // uniform in [-b, b)
 		u.Close()
 		require.NoError(t, err)
-		init[p.name], err = torch.AddScalar(s, -b)
+		init[p.Name], err = torch.AddScalar(s, -b)
 		s.Close()
 		require.NoError(t, err)
 	}
@@ -128,13 +129,10 @@ func runGoCNN(t *testing.T, spec bench.Spec) *bench.Result {
 // runPythonCNN runs reference/python/cnn.py on the spec, or skips.
 func runPythonCNN(t *testing.T, spec bench.Spec) *bench.Result {
 	t.Helper()
-	py := filepath.Join(cnnRepoRoot(), ".venv", "bin", "python")
-	if _, err := os.Stat(py); err != nil {
-		t.Skip("no project venv (.venv/bin/python): python-pytorch parity not checked")
-	}
+	py := testenv.Python(t)
 	spec.Impl = "python-pytorch"
 	spec.ResultPath = filepath.Join(spec.WorkDir, "python-pytorch.result.json")
-	out, err := exec.Command(py, filepath.Join(cnnRepoRoot(), "reference", "python", "cnn.py"),
+	out, err := exec.Command(py, filepath.Join(testenv.Root(t), "reference", "python", "cnn.py"),
 		"--spec", writeSpec(t, spec)).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return readResult(t, spec.ResultPath)
@@ -189,9 +187,9 @@ func TestCNNParityWithPyTorch(t *testing.T) {
 // The same on the prepared CIFAR-10 (when present): the real init and the
 // first 640 samples of order_quick, for one epoch.
 func TestCNNParityOnCIFAR(t *testing.T) {
-	src := filepath.Join(cnnRepoRoot(), "data", "processed", "cifar10")
+	src := filepath.Join(testenv.Root(t), "data", "processed", "cifar10")
 	if _, err := os.Stat(filepath.Join(src, "init.safetensors")); err != nil {
-		t.Skip("no prepared cifar10 (mlbench data prepare)")
+		testenv.Skip(t, "no prepared cifar10 (mlbench data prepare)")
 	}
 	if testing.Short() {
 		t.Skip("loads all of CIFAR-10")

@@ -1,6 +1,6 @@
 //go:build !(libtorch && tokenizers)
 
-package impls
+package golibtorch
 
 import (
 	"github.com/mlbench/mlbench/bench/worker"

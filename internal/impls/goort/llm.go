@@ -1,10 +1,10 @@
-package impls
+package goort
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/llm"
 	"github.com/mlbench/mlbench/ort"
 	"github.com/mlbench/mlbench/tokenize"
 )
@@ -14,8 +14,8 @@ import (
 var ortInfo = worker.Info{Impl: "go-ort", Framework: "onnxruntime", Available: ortAvailable}
 
 func init() {
-	worker.Register("llm/bert-qa", ortInfo, runBertQAORT)
-	worker.Register("llm/gpt2", ortInfo, runGPT2ORT)
+	worker.Register("llm/bert-qa", ortInfo, runBertQA)
+	worker.Register("llm/gpt2", ortInfo, runGPT2)
 }
 
 // ortAvailable reports why go-ort cannot run in this binary, if it cannot.
@@ -63,95 +63,42 @@ func startORT(c *worker.Context) (ort.SessionOptions, error) {
 	return opts, nil
 }
 
-func seconds(t0 time.Time) float64 { return time.Since(t0).Seconds() }
-
-// runBertQAORT is llm/bert-qa (docs/LLM.md) on ONNX Runtime.
-func runBertQAORT(c *worker.Context) error {
-	sp, err := readQASpec(c)
-	if err != nil {
-		return err
-	}
+// runBertQA is llm/bert-qa (docs/LLM.md) on ONNX Runtime.
+func runBertQA(c *worker.Context) error {
 	opts, err := startORT(c)
 	if err != nil {
 		return err
 	}
-
-	var b *ort.BertQA
-	t0 := time.Now()
-	if b, err = ort.NewBertQA(sp.modelDir, sp.tokenizer, opts); err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	c.Add("load", seconds(t0))
-	defer b.Close()
-	b.MaxLength, b.Stride, b.NBest, b.MaxAnswerLength = sp.maxLength, sp.stride, sp.nBest, sp.maxAnswerLength
-
-	request := func(q squadQuestion, timed bool) (*qaOutcome, error) {
-		var e *ort.Encoded
-		var o qaOutcome
-		if err := c.Time(timed, "tokenize", func() (err error) {
-			e, err = b.Tokenize(q.question, q.context)
-			return err
-		}); err != nil {
-			return nil, err
+	return llm.RunBertQA(c, func(sp *llm.QASpec) (llm.Tokenizer, llm.QAModel, error) {
+		tok, err := tokenize.Load(sp.Tokenizer)
+		if err != nil {
+			return nil, nil, err
 		}
-		if err := c.Time(timed, "model", func() (err error) {
-			o.start, o.end, err = b.Model(e)
-			return err
-		}); err != nil {
-			return nil, err
+		m, err := newBertQA(sp.ModelDir, opts)
+		if err != nil {
+			tok.Close()
+			return nil, nil, err
 		}
-		if err := c.Time(timed, "postprocess", func() error {
-			a, err := b.Postprocess(e, o.start, o.end)
-			o.answer = a.Text
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		o.windows = len(e.Windows)
-		return &o, nil
-	}
-
-	return runQARequests(c, sp.questions, request)
+		return tok, m, nil
+	})
 }
 
-// runGPT2ORT is llm/gpt2 (docs/LLM.md) on ONNX Runtime.
-func runGPT2ORT(c *worker.Context) error {
-	sp, err := readGenSpec(c)
-	if err != nil {
-		return err
-	}
+// runGPT2 is llm/gpt2 (docs/LLM.md) on ONNX Runtime.
+func runGPT2(c *worker.Context) error {
 	opts, err := startORT(c)
 	if err != nil {
 		return err
 	}
-
-	var g *ort.GPT2
-	t0 := time.Now()
-	if g, err = ort.NewGPT2(sp.modelDir, sp.tokenizer, opts); err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	c.Add("load", seconds(t0))
-	defer g.Close()
-
-	request := func(prompt string, timed bool) (*ort.Generation, error) {
-		var ids []int64
-		if err := c.Time(timed, "tokenize", func() (err error) {
-			ids, _, err = g.Tok.Encode(prompt, false)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		gen, err := g.Generate(ids, sp.newTokens)
+	return llm.RunGPT2(c, func(sp *llm.GenSpec) (llm.Tokenizer, llm.CausalLM, error) {
+		tok, err := tokenize.Load(sp.Tokenizer)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if timed {
-			c.Add("ttft", gen.TTFT)
-			for _, d := range gen.PerToken {
-				c.Add("per_token", d)
-			}
+		m, err := newGPT2(sp.ModelDir, opts)
+		if err != nil {
+			tok.Close()
+			return nil, nil, err
 		}
-		return gen, nil
-	}
-	return runGenRequests(c, sp.prompts, request)
+		return tok, m, nil
+	})
 }

@@ -1,19 +1,16 @@
 //go:build libtorch
 
-package impls
+package golibtorch
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/models"
 	"github.com/mlbench/mlbench/torch"
 )
 
@@ -33,54 +30,6 @@ const (
 	cnnImageBytes = 3 * 32 * 32
 	cnnLoadChunk  = 256 // images normalised per libtorch call in load: 3 MB of float32, cache-sized, reused by malloc
 )
-
-// cnnParams are the seed CNN's parameters: PyTorch names and shapes, in the
-// order given to Adam (Net.parameters() order).
-var cnnParams = []struct {
-	name  string
-	shape []int64
-}{
-	{"conv1.weight", []int64{32, 3, 3, 3}}, {"conv1.bias", []int64{32}},
-	{"conv2.weight", []int64{64, 32, 3, 3}}, {"conv2.bias", []int64{64}},
-	{"fc1.weight", []int64{512, 4096}}, {"fc1.bias", []int64{512}},
-	{"fc2.weight", []int64{10, 512}}, {"fc2.bias", []int64{10}},
-}
-
-// cnnNet is the model: its parameters, in cnnParams order.
-type cnnNet struct{ p []*torch.Tensor }
-
-// forward is Net.forward of cnn.py: conv1-relu-maxpool2-conv2-relu-maxpool2-
-// flatten-fc1-relu-fc2, giving the logits. Each intermediate handle is closed
-// as soon as the next op has used it, as Python's reference counting frees
-// it (autograd keeps what backward needs), so the memory held at once is
-// the same; the Scope keeps the result.
-func (n *cnnNet) forward(s *torch.Scope, x *torch.Tensor) *torch.Tensor {
-	p, h := n.p, x
-	then := func(next *torch.Tensor) {
-		if h != x {
-			h.Close()
-		}
-		h = next
-	}
-	then(s.Conv2d(h, p[0], p[1], 1, 1))
-	then(s.ReLU(h))
-	then(s.MaxPool2d(h, 2, 0))
-	then(s.Conv2d(h, p[2], p[3], 1, 1))
-	then(s.ReLU(h))
-	then(s.MaxPool2d(h, 2, 0))
-	then(s.Flatten(h))
-	then(s.Linear(h, p[4], p[5]))
-	then(s.ReLU(h))
-	then(s.Linear(h, p[6], p[7]))
-	return h
-}
-
-func (n *cnnNet) Close() error {
-	for _, t := range n.p {
-		t.Close()
-	}
-	return nil
-}
 
 // cnnData is what load leaves on the device.
 type cnnData struct {
@@ -144,21 +93,11 @@ func runCNN(c *worker.Context) error {
 		return err
 	}
 	// As Python's result.time(sync=...): synchronise before both clock reads.
-	timePhase := func(timed bool, phase string, fn func() error) error {
-		if err := torch.Synchronize(dev); err != nil {
-			return err
-		}
-		return c.Time(timed, phase, func() error {
-			if err := fn(); err != nil {
-				return err
-			}
-			return torch.Synchronize(dev)
-		})
-	}
+	c.Sync = func() error { return torch.Synchronize(dev) }
 
 	d := &cnnData{}
 	defer d.Close()
-	if err := timePhase(true, "load", func() error { return cnnLoad(c, dev, mean, std, d) }); err != nil {
+	if err := c.Time(true, "load", func() error { return cnnLoad(c, dev, mean, std, d) }); err != nil {
 		return err
 	}
 	if int64(epochs) > d.epochs {
@@ -172,24 +111,24 @@ func runCNN(c *worker.Context) error {
 		series           = map[string][]float64{"epoch_loss": {}, "epoch_test_accuracy": {}}
 	)
 	err = c.Repeat(func(_ int, timed bool) error {
-		net, err := cnnNew(d.init, dev) // every repetition trains from the same weights
+		net, err := models.NewCNN(d.init, dev) // every repetition trains from the same weights
 		if err != nil {
 			return err
 		}
 		defer net.Close()
-		opt, err := torch.NewAdam(net.p, torch.DefaultAdam(lr))
+		opt, err := torch.NewAdam(net.Params, torch.DefaultAdam(lr))
 		if err != nil {
 			return err
 		}
 		defer opt.Close()
 		for e := int64(0); e < int64(epochs); e++ {
 			var losses []*torch.Tensor
-			err := timePhase(timed, "train_epoch", func() (err error) {
+			err := c.Time(timed, "train_epoch", func() (err error) {
 				losses, err = cnnTrainEpoch(net, opt, d, e, int64(batch))
 				return err
 			})
 			if err == nil {
-				err = timePhase(timed, "eval", func() (err error) {
+				err = c.Time(timed, "eval", func() (err error) {
 					acc, err = cnnAccuracy(net, d.testX, d.testY, d.nTest)
 					return err
 				})
@@ -226,7 +165,7 @@ func runCNN(c *worker.Context) error {
 	c.Result.Series = series
 	c.Result.Probes["loss_steps"] = lossSteps
 	adam := torch.DefaultAdam(lr)
-	setParams(c, map[string]any{
+	c.SetParams(map[string]any{
 		"epochs": epochs, "batch_size": batch, "lr": lr, "seed": seed, "optimizer": "adam",
 		"betas": []float64{adam.Beta1, adam.Beta2}, "eps": adam.Eps, "weight_decay": adam.WeightDecay, "amsgrad": false,
 		"loss": "cross_entropy_mean", "eval_batch_size": cnnEvalBatch, "samples_per_epoch": d.perEpoch,
@@ -269,34 +208,9 @@ func cnnChannelParam(c *worker.Context, name string) ([]float32, error) {
 	return out, nil
 }
 
-// cnnNew makes the model's parameters on dev: fresh leaf copies of the
-// initial weights that require grad.
-func cnnNew(init map[string]*torch.Tensor, dev torch.Device) (*cnnNet, error) {
-	n := &cnnNet{}
-	for _, p := range cnnParams {
-		on, err := init[p.name].To(dev)
-		if err != nil {
-			n.Close()
-			return nil, err
-		}
-		t, err := on.Clone() // on the CPU, To is the same tensor: the weights must stay as read
-		on.Close()
-		if err == nil {
-			err = t.SetRequiresGrad(true)
-		}
-		if err != nil {
-			t.Close()
-			n.Close()
-			return nil, err
-		}
-		n.p = append(n.p, t)
-	}
-	return n, nil
-}
-
 // cnnTrainEpoch is one pass over order[e] in consecutive batches; it returns
 // the detached loss of each step (owned by the caller).
-func cnnTrainEpoch(net *cnnNet, opt *torch.Optimizer, d *cnnData, e, batch int64) ([]*torch.Tensor, error) {
+func cnnTrainEpoch(net *models.CNN, opt *torch.Optimizer, d *cnnData, e, batch int64) ([]*torch.Tensor, error) {
 	losses := make([]*torch.Tensor, 0, (d.perEpoch+batch-1)/batch)
 	fail := func(err error) ([]*torch.Tensor, error) {
 		cnnCloseAll(losses)
@@ -315,7 +229,7 @@ func cnnTrainEpoch(net *cnnNet, opt *torch.Optimizer, d *cnnData, e, batch int64
 			st.Close()
 			return fail(err)
 		}
-		logits := net.forward(st, st.IndexSelect(d.trainX, 0, idx))
+		logits := net.Forward(st, st.IndexSelect(d.trainX, 0, idx))
 		loss := st.CrossEntropy(logits, st.IndexSelect(d.trainY, 0, idx))
 		err := st.Err()
 		if err == nil {
@@ -340,13 +254,13 @@ func cnnTrainEpoch(net *cnnNet, opt *torch.Optimizer, d *cnnData, e, batch int64
 // accuracy is the share of the test set whose arg-max logit is its label,
 // in batches of cnnEvalBatch under NoGrad; one Item (a sync) per batch, as
 // cnn.py's .sum().item().
-func cnnAccuracy(net *cnnNet, x, y *torch.Tensor, n int64) (acc float64, err error) {
+func cnnAccuracy(net *models.CNN, x, y *torch.Tensor, n int64) (acc float64, err error) {
 	var correct int64
 	torch.NoGrad(func() {
 		for i := int64(0); i < n && err == nil; i += cnnEvalBatch {
 			s := torch.NewScope()
 			b := min(cnnEvalBatch, n-i)
-			pred := s.ArgMax(net.forward(s, s.Narrow(x, 0, i, b)), 1, false)
+			pred := s.ArgMax(net.Forward(s, s.Narrow(x, 0, i, b)), 1, false)
 			sum := s.Sum(s.Eq(pred, s.Narrow(y, 0, i, b)))
 			if err = s.Err(); err == nil {
 				var v float64
@@ -458,45 +372,24 @@ func cnnLoad(c *worker.Context, dev torch.Device, mean, std []float32, d *cnnDat
 	if d.init, err = torch.LoadSafetensors(path("init")); err != nil {
 		return err
 	}
-	return cnnCheckInit(path("init"), d.init)
-}
-
-// cnnCheckInit requires exactly the model's names and shapes, as cnn.py's
-// load_state_dict(strict=True).
-func cnnCheckInit(path string, init map[string]*torch.Tensor) error {
-	if len(init) != len(cnnParams) {
-		return fmt.Errorf("%s: %d tensors, want the %d of the model", path, len(init), len(cnnParams))
-	}
-	for _, p := range cnnParams {
-		t, ok := init[p.name]
-		if !ok {
-			return fmt.Errorf("%s: missing %s", path, p.name)
-		}
-		i, err := t.Info()
-		if err != nil {
-			return err
-		}
-		if !slices.Equal(i.Shape, p.shape) || i.DType != torch.Float32 {
-			return fmt.Errorf("%s: %s is %v %v, want %v float32", path, p.name, i.DType, i.Shape, p.shape)
-		}
-	}
-	return nil
+	return models.CheckCNNInit(path("init"), d.init)
 }
 
 // cnnLoadImages streams a uint8 [N,3,32,32] .npy into a float32 tensor on dev,
 // each chunk (x/255 - mean)/std: the ops of cnn.py, which are elementwise, so
 // the values do not depend on the chunking.
 func cnnLoadImages(path string, dev torch.Device, mean, std *torch.Tensor) (*torch.Tensor, int64, error) {
-	f, shape, err := cnnOpenNPY(path, "|u1")
+	f, err := openNPY(path, "|u1")
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
+	shape := f.Shape
 	if len(shape) != 4 || shape[1] != 3 || shape[2] != 32 || shape[3] != 32 {
 		return nil, 0, fmt.Errorf("%s: shape %v, want [N,3,32,32]", path, shape)
 	}
-	n := shape[0]
-	out, err := torch.Zeros(shape, torch.Float32, dev)
+	n := int64(shape[0])
+	out, err := torch.Zeros([]int64{n, 3, 32, 32}, torch.Float32, dev)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -528,14 +421,18 @@ func cnnLoadImages(path string, dev torch.Device, mean, std *torch.Tensor) (*tor
 // cnnLoadInt64s reads an int64 .npy onto dev; it returns the tensor and the
 // array's shape.
 func cnnLoadInt64s(path string, dev torch.Device) (*torch.Tensor, []int64, error) {
-	f, shape, err := cnnOpenNPY(path, "<i8")
+	f, err := openNPY(path, "<i8")
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(f)
-	if err != nil {
-		return nil, nil, err
+	shape := make([]int64, len(f.Shape))
+	for i, d := range f.Shape {
+		shape[i] = int64(d)
+	}
+	raw := make([]byte, f.DataBytes())
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	cpu, err := torch.FromBytes(raw, torch.Int64, shape)
 	if err != nil {
@@ -546,83 +443,15 @@ func cnnLoadInt64s(path string, dev torch.Device) (*torch.Tensor, []int64, error
 	return t, shape, err
 }
 
-// cnnOpenNPY opens a .npy file (format 1-3, C order) of dtype descr, checks that
-// the file holds exactly its data, and returns it positioned at the data
-// with the array's shape.
-func cnnOpenNPY(path, descr string) (io.ReadCloser, []int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	shape, err := cnnNPYHeader(f, descr)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return f, shape, nil
-}
-
-func cnnNPYHeader(f *os.File, descr string) ([]int64, error) {
-	fi, err := f.Stat()
+// openNPY opens a .npy file of dtype positioned at its data.
+func openNPY(path, dtype string) (*data.NPYFile, error) {
+	f, err := data.OpenNPY(path)
 	if err != nil {
 		return nil, err
 	}
-	r := bufio.NewReader(io.LimitReader(f, 1<<16))
-	pre := make([]byte, 8)
-	if _, err := io.ReadFull(r, pre); err != nil || string(pre[:6]) != "\x93NUMPY" {
-		return nil, errors.New("not a .npy file")
+	if f.DType != dtype {
+		f.Close()
+		return nil, fmt.Errorf("%s: dtype %s, want %s", path, f.DType, dtype)
 	}
-	lenBytes := 2
-	if pre[6] >= 2 {
-		lenBytes = 4
-	}
-	lb := make([]byte, 4)
-	if _, err := io.ReadFull(r, lb[:lenBytes]); err != nil {
-		return nil, errors.New("truncated .npy header")
-	}
-	hlen := int64(binary.LittleEndian.Uint32(lb))
-	h := make([]byte, hlen)
-	if _, err := io.ReadFull(r, h); err != nil {
-		return nil, errors.New("truncated .npy header")
-	}
-	hs := string(h)
-	field := func(key string) string {
-		i := strings.Index(hs, "'"+key+"':")
-		if i < 0 {
-			return ""
-		}
-		return strings.TrimSpace(hs[i+len(key)+3:])
-	}
-	if d := field("descr"); !strings.HasPrefix(d, "'"+descr+"'") &&
-		!(descr == "|u1" && strings.HasPrefix(d, "'<u1'")) {
-		return nil, fmt.Errorf("dtype %s, want %s", strings.SplitN(d, ",", 2)[0], descr)
-	}
-	if !strings.HasPrefix(field("fortran_order"), "False") {
-		return nil, errors.New("not a C-order array")
-	}
-	sh := field("shape")
-	end := strings.IndexByte(sh, ')')
-	if !strings.HasPrefix(sh, "(") || end < 0 {
-		return nil, errors.New("bad shape in .npy header")
-	}
-	shape := []int64{}
-	numel := int64(1)
-	for _, s := range strings.Split(sh[1:end], ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || v < 0 {
-			return nil, fmt.Errorf("bad shape %s in .npy header", sh[:end+1])
-		}
-		shape = append(shape, v)
-		numel *= v
-	}
-	start := int64(8+lenBytes) + hlen
-	size := map[string]int64{"|u1": 1, "<i8": 8}[descr]
-	if fi.Size()-start != numel*size {
-		return nil, fmt.Errorf("%d data bytes for shape %v of %s", fi.Size()-start, shape, descr)
-	}
-	_, err = f.Seek(start, io.SeekStart)
-	return shape, err
+	return f, nil
 }

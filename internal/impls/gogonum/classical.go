@@ -1,8 +1,7 @@
-package impls
+package gogonum
 
 import (
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 
@@ -87,7 +86,7 @@ func runLinreg(c *worker.Context) error {
 	if replicate < 1 {
 		return fmt.Errorf("replicate = %d, want >= 1", replicate)
 	}
-	setParams(c, map[string]any{"replicate": replicate, "fit_intercept": true})
+	c.SetParams(map[string]any{"replicate": replicate, "fit_intercept": true})
 	c.Result.Notes = append(c.Result.Notes,
 		"classical.LinearRegression: centre X and y, Householder QR of the centred X (gonum LAPACK dgelqf/dormlq/dtrtrs on its transpose), "+
 			"rank checked on diag(R); intercept = ȳ − x̄·β, as scikit-learn's LinearRegression",
@@ -136,7 +135,7 @@ func runSVM(c *worker.Context) error {
 	if !(C > 0) || !(tol > 0) {
 		return fmt.Errorf("C = %v and tol = %v must be positive", C, tol)
 	}
-	setParams(c, map[string]any{"C": C, "tol": tol, "kernel": "linear", "shrinking": false,
+	c.SetParams(map[string]any{"C": C, "tol": tol, "kernel": "linear", "shrinking": false,
 		"cache_size": 200, "max_iter": -1, "multiclass": "ovo"})
 	c.Result.Notes = append(c.Result.Notes,
 		"classical.SVC: linear kernel, one-vs-one over the 45 class pairs trained concurrently (GOMAXPROCS goroutines), "+
@@ -199,7 +198,7 @@ func runKMeans(c *worker.Context) error {
 	if seed < 0 {
 		return fmt.Errorf("seed = %d, want >= 0", seed)
 	}
-	setParams(c, map[string]any{"n_init": 1, "init": "k-means++", "algorithm": "lloyd"})
+	c.SetParams(map[string]any{"n_init": 1, "init": "k-means++", "algorithm": "lloyd"})
 	c.Result.Notes = append(c.Result.Notes,
 		"classical.KMeans: greedy k-means++ (2+⌊ln k⌋ candidates per centre, scikit-learn's _kmeans_plusplus) "+
 			"with math/rand/v2 PCG(seed, seed), fresh each repetition (so centres differ from NumPy's draws; inertia is compared), "+
@@ -293,15 +292,4 @@ func sortedNorms(m *mat.Dense) []float64 {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// setParams records in the result the spec's parameters updated with the
-// values actually used.
-func setParams(c *worker.Context, used map[string]any) {
-	params := maps.Clone(c.Spec.Params)
-	if params == nil {
-		params = map[string]any{}
-	}
-	maps.Copy(params, used)
-	c.Result.Params = params
 }

@@ -1,4 +1,4 @@
-package impls
+package llm
 
 import (
 	"os"
@@ -16,8 +16,9 @@ import (
 // gives an implementation (JSON numbers are float64).
 func specContext(inputs map[string]string, params map[string]any) *worker.Context {
 	return &worker.Context{
-		Spec:   &bench.Spec{Inputs: inputs, Params: params},
-		Result: &bench.Result{Params: map[string]any{}},
+		Spec: &bench.Spec{Inputs: inputs, Params: params},
+		Result: &bench.Result{Params: map[string]any{}, Phases: map[string][]float64{},
+			Metrics: map[string]float64{}, Probes: map[string][]float64{}},
 	}
 }
 
@@ -33,29 +34,29 @@ func TestReadQASpec(t *testing.T) {
 	inputs := map[string]string{"model_dir": "m", "tokenizer": "tok.json", "squad": squad}
 
 	c := specContext(inputs, map[string]any{"stride": 64.0})
-	s, err := readQASpec(c)
+	s, err := ReadQASpec(c)
 	require.NoError(t, err)
-	assert.Equal(t, qaSpec{
-		maxLength: 384, stride: 64, nBest: 20, maxAnswerLength: 30, modelDir: "m", tokenizer: "tok.json",
-		questions: []squadQuestion{
-			{question: "Where was Go designed?", context: "Go was designed at Google.", answers: []string{"Google", "at Google"}},
-			{question: "Who designed Rust?", context: "Go was designed at Google."},
+	assert.Equal(t, QASpec{
+		QAParams: QAParams{MaxLength: 384, Stride: 64, NBest: 20, MaxAnswerLength: 30}, ModelDir: "m", Tokenizer: "tok.json",
+		Questions: []Question{
+			{Question: "Where was Go designed?", Context: "Go was designed at Google.", Answers: []string{"Google", "at Google"}},
+			{Question: "Who designed Rust?", Context: "Go was designed at Google."},
 		},
 	}, *s)
 	assert.Equal(t, map[string]any{"max_length": 384, "stride": 64, "n_best": 20, "max_answer_length": 30, "limit": 0,
 		"max_question_tokens": 64}, c.Result.Params, "the parameters used are recorded")
 
-	s, err = readQASpec(specContext(inputs, map[string]any{"limit": 1.0}))
+	s, err = ReadQASpec(specContext(inputs, map[string]any{"limit": 1.0}))
 	require.NoError(t, err)
-	assert.Len(t, s.questions, 1)
+	assert.Len(t, s.Questions, 1)
 
-	_, err = readQASpec(specContext(inputs, map[string]any{"n_best": 2.5}))
+	_, err = ReadQASpec(specContext(inputs, map[string]any{"n_best": 2.5}))
 	assert.ErrorContains(t, err, `"n_best" = 2.5 is not an integer`)
-	_, err = readQASpec(specContext(map[string]string{"model_dir": "m", "squad": squad}, nil))
+	_, err = ReadQASpec(specContext(map[string]string{"model_dir": "m", "squad": squad}, nil))
 	assert.ErrorContains(t, err, `input "tokenizer" missing`)
 	bad := filepath.Join(dir, "bad.json")
 	require.NoError(t, os.WriteFile(bad, []byte(twoQuestionsSQuAD[:40]), 0o644))
-	_, err = readQASpec(specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "squad": bad}, nil))
+	_, err = ReadQASpec(specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "squad": bad}, nil))
 	assert.ErrorContains(t, err, bad+": not valid SQuAD JSON")
 }
 
@@ -66,17 +67,17 @@ func TestReadGenSpec(t *testing.T) {
 	inputs := map[string]string{"model_dir": "m", "tokenizer": "tok.json", "prompts": prompts}
 
 	c := specContext(inputs, map[string]any{"limit": 2.0})
-	s, err := readGenSpec(c)
+	s, err := ReadGenSpec(c)
 	require.NoError(t, err)
-	assert.Equal(t, genSpec{newTokens: 150, modelDir: "m", tokenizer: "tok.json", prompts: []string{"one", "two"}}, *s)
+	assert.Equal(t, GenSpec{NewTokens: 150, ModelDir: "m", Tokenizer: "tok.json", Prompts: []string{"one", "two"}}, *s)
 	assert.Equal(t, map[string]any{"new_tokens": 150, "limit": 2, "eos_stops": false}, c.Result.Params)
 
-	_, err = readGenSpec(specContext(inputs, map[string]any{"new_tokens": 0.0}))
+	_, err = ReadGenSpec(specContext(inputs, map[string]any{"new_tokens": 0.0}))
 	assert.ErrorContains(t, err, "new_tokens 0: want >= 1")
-	_, err = readGenSpec(specContext(map[string]string{"model_dir": "m", "tokenizer": "t"}, nil))
+	_, err = ReadGenSpec(specContext(map[string]string{"model_dir": "m", "tokenizer": "t"}, nil))
 	assert.ErrorContains(t, err, `input "prompts" missing`)
 	empty := filepath.Join(dir, "empty.json")
 	require.NoError(t, os.WriteFile(empty, []byte(`{"prompts": []}`), 0o644))
-	_, err = readGenSpec(specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "prompts": empty}, nil))
+	_, err = ReadGenSpec(specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "prompts": empty}, nil))
 	assert.ErrorContains(t, err, empty+": prompts: no prompts")
 }

@@ -1,4 +1,4 @@
-package impls
+package goort
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/internal/testenv"
+	"github.com/mlbench/mlbench/models/modeltest"
 	"github.com/mlbench/mlbench/tokenize"
 )
 
@@ -25,31 +27,32 @@ func TestGoORTRegistered(t *testing.T) {
 	}
 }
 
-// llmInputs returns the repository's prepared files for an end-to-end run
-// (models from data/models, or $MLBENCH_TEST_MODELS), skipping when go-ort
-// cannot run here or a file is missing.
+// llmInputs returns the tiny test models of docs/LLM.md (models.py --tiny)
+// and the repository's prepared file for an end-to-end run.
 func llmInputs(t *testing.T, model string, extra ...string) map[string]string {
 	t.Helper()
 	if err := ortAvailable(); err != nil {
-		t.Skipf("go-ort not available: %v", err)
+		testenv.Skip(t, "go-ort not available: %v", err)
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	models := filepath.Join(root, "data", "models")
-	if d := os.Getenv("MLBENCH_TEST_MODELS"); d != "" { // e.g. models.py --tiny output
-		models = d
-	}
-	dir := filepath.Join(models, model)
+	root := testenv.Root(t)
+	dir := filepath.Join(modeltest.TinyModels(t), model)
 	in := map[string]string{"model_dir": dir, "tokenizer": filepath.Join(dir, "tokenizer.json")}
 	for i := 0; i+1 < len(extra); i += 2 {
 		in[extra[i]] = filepath.Join(root, "data", "processed", extra[i+1])
 	}
-	for _, p := range append([]string{filepath.Join(dir, "model.onnx")}, in["tokenizer"], in[extra[0]]) {
+	for _, p := range []string{filepath.Join(dir, "model.onnx"), in["tokenizer"], in[extra[0]]} {
 		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s missing (mlbench models prepare / data prepare): %v", p, err)
+			testenv.Skip(t, "%s missing (mlbench data prepare): %v", p, err)
 		}
 	}
 	return in
+}
+
+func TestGPT2Names(t *testing.T) {
+	in, out := gpt2Names(2)
+	assert.Equal(t, []string{"input_ids", "attention_mask", "position_ids",
+		"past_key_values.0.key", "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value"}, in)
+	assert.Equal(t, []string{"logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"}, out)
 }
 
 func runORTSpec(t *testing.T, task string, inputs map[string]string, params map[string]any) *bench.Result {

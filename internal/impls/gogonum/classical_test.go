@@ -1,4 +1,4 @@
-package impls
+package gogonum
 
 import (
 	"encoding/json"
@@ -18,10 +18,7 @@ import (
 
 func writeNPY(t *testing.T, path, dtype string, shape []int, v []float64) string {
 	t.Helper()
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	require.NoError(t, data.WriteNPY(f, dtype, shape, v))
-	require.NoError(t, f.Close())
+	require.NoError(t, data.WriteNPYFile(path, dtype, shape, v))
 	return path
 }
 

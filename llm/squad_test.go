@@ -1,4 +1,4 @@
-package ort
+package llm
 
 import (
 	"math"
@@ -181,18 +181,6 @@ func TestArgmax(t *testing.T) {
 	assert.Equal(t, 2, Argmax([]float32{nan, 1, 2}))
 	assert.Equal(t, 0, Argmax([]float32{1, nan, 0.5}))
 	assert.Equal(t, 0, Argmax([]float32{-1}))
-}
-
-func TestGPT2Names(t *testing.T) {
-	in, out := GPT2Names(2)
-	assert.Equal(t, []string{"input_ids", "attention_mask", "position_ids",
-		"past_key_values.0.key", "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value"}, in)
-	assert.Equal(t, []string{"logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"}, out)
-}
-
-func TestVersionFromPath(t *testing.T) {
-	assert.Equal(t, "1.30.0", VersionFromPath("/x/capi/libonnxruntime.so.1.30.0"))
-	assert.Equal(t, "", VersionFromPath("/x/libonnxruntime.so"))
 }
 
 func TestTopIndices(t *testing.T) {

@@ -1,6 +1,6 @@
 //go:build libtorch && tokenizers
 
-package impls
+package golibtorch
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
+	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/mlbench/mlbench/models/modeltest"
 	"github.com/mlbench/mlbench/torch"
 )
@@ -36,7 +37,7 @@ func llmTorchSpec(t *testing.T, task, impl string, params map[string]any) bench.
 		model, extra, file = "gpt2", "prompts", filepath.Join(root, "data", "processed", "prompts", "prompts.json")
 	}
 	if _, err := os.Stat(file); err != nil {
-		t.Skipf("%s missing (mlbench data prepare): %v", file, err)
+		testenv.Skip(t, "%s missing (mlbench data prepare): %v", file, err)
 	}
 	dir := t.TempDir()
 	return bench.Spec{
