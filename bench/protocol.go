@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/internal/atomicfile"
 )
 
 // SchemaVersion is the version of the Spec and Result formats. Every
@@ -48,14 +50,8 @@ type Spec struct {
 	CheckpointDir string `json:"checkpoint_dir,omitempty"`
 }
 
-// DatasetRef identifies one prepared dataset and where it came from.
-type DatasetRef struct {
-	Name     string `json:"name"`
-	SHA256   string `json:"sha256"`   // of the source file (archive) as obtained
-	Official bool   `json:"official"` // byte-identical to the official source
-	Source   string `json:"source"`   // URL, mirror path or package file
-	Note     string `json:"note,omitempty"`
-}
+// DatasetRef is the dataset a result was made from (data.DatasetRef).
+type DatasetRef = data.DatasetRef
 
 // Result is what one implementation writes for one spec. The fields down to
 // Errors are written by the implementation; the ones after are added by the
@@ -266,48 +262,13 @@ func (r *Result) Validate() error {
 	return nil
 }
 
-// WriteJSONAtomic writes v as indented JSON to path: first to a temporary
-// file in the same directory, then fsync, then rename, so a reader never sees
-// a partial file and a crash leaves no file at all.
-func WriteJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
-	}
-	b = append(b, '\n')
-	return WriteFileAtomic(path, b)
-}
+// WriteJSONAtomic writes v as indented JSON to path atomically
+// (atomicfile.WriteJSON): a reader never sees a partial file and a crash
+// leaves no file at all.
+func WriteJSONAtomic(path string, v any) error { return atomicfile.WriteJSON(path, v) }
 
-// WriteFileAtomic writes b to path through a temporary file and a rename.
-func WriteFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
-}
+// WriteFileAtomic writes b to path atomically (atomicfile.WriteFile).
+func WriteFileAtomic(path string, b []byte) error { return atomicfile.WriteFile(path, b) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

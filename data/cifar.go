@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/mlbench/mlbench/internal/atomicfile"
 )
 
 const (
@@ -207,7 +209,7 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 			return "", b.errf(w.name, "%v", err)
 		}
 	}
-	if err := writeAtomic(filepath.Join(b.out, "init.safetensors"), func(w io.Writer) error {
+	if err := atomicfile.Write(filepath.Join(b.out, "init.safetensors"), func(w io.Writer) error {
 		return WriteSafetensors(w, CNNInit(cifarInitSeed), map[string]string{"format": "pt", "seed": fmt.Sprint(cifarInitSeed)})
 	}); err != nil {
 		return "", b.errf("init.safetensors", "%v", err)

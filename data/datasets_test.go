@@ -153,9 +153,14 @@ func TestBlobs(t *testing.T) {
 	require.Equal(t, sha(b1), m["sha256"])
 	require.Equal(t, "blobs/n1000", m["name"])
 	require.Equal(t, true, m["official"])
-	require.Equal(t, "generated: make_blobs-style, seed 42, 8 centres in [-10,10]^8, std 1", m["source"])
+	require.Equal(t, blobsSource, m["source"])
 	a := readNPY(t, filepath.Join(root, "blobs", "n1000", "y.npy"))
 	require.Equal(t, "<i8", a.DType)
+	// The shared start of the k-means parity fit is the generating centres.
+	_, _, centers := GenerateBlobs(1000, Seed)
+	init := readNPY(t, filepath.Join(root, "blobs", "n1000", "init.npy"))
+	require.Equal(t, []int{BlobCenters, BlobFeatures}, init.Shape)
+	require.Equal(t, centers, init.Data)
 	es, err := List(o)
 	require.NoError(t, err)
 	got := map[string]bool{}

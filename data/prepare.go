@@ -5,7 +5,6 @@
 package data
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/internal/atomicfile"
 )
 
 // Options for Prepare and List.
@@ -250,7 +249,7 @@ func prepareOne(d *dataset, o *Options, man *Manifest) error {
 	if err != nil {
 		return err
 	}
-	ref := bench.DatasetRef{Name: d.name, SHA256: src[0].sha256, Official: true, Source: src[0].source}
+	ref := DatasetRef{Name: d.name, SHA256: src[0].sha256, Official: true, Source: src[0].source}
 	for _, s := range src {
 		ref.Official = ref.Official && s.official
 	}
@@ -260,7 +259,7 @@ func prepareOne(d *dataset, o *Options, man *Manifest) error {
 	}
 	o.logf("%s: preparing %s", d.name, target)
 	start := time.Now()
-	err = staged(target, func(out string) (*bench.DatasetRef, error) {
+	err = staged(target, func(out string) (*DatasetRef, error) {
 		note, err := d.build(&buildCtx{ds: d, o: o, out: out, src: src})
 		if err != nil {
 			return nil, err
@@ -328,7 +327,7 @@ func composeNote(build string, src []*obtained) string {
 // returned DatasetRef as meta.json last, and then swaps the staging
 // directory into place. On any error the staging directory is removed and
 // target is left as it was.
-func staged(target string, fill func(out string) (*bench.DatasetRef, error)) (err error) {
+func staged(target string, fill func(out string) (*DatasetRef, error)) (err error) {
 	parent := filepath.Dir(target)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
@@ -347,7 +346,7 @@ func staged(target string, fill func(out string) (*bench.DatasetRef, error)) (er
 		return err
 	}
 	meta := filepath.Join(stage, "meta.json")
-	if err := bench.WriteJSONAtomic(meta, ref); err != nil {
+	if err := atomicfile.WriteJSON(meta, ref); err != nil {
 		return err
 	}
 	if err := os.Chmod(meta, 0o644); err != nil {
@@ -377,7 +376,7 @@ func staged(target string, fill func(out string) (*bench.DatasetRef, error)) (er
 
 // readMeta returns dir's meta.json when it exists, parses, and every output
 // file is present.
-func readMeta(dir string, outputs []string) (*bench.DatasetRef, error) {
+func readMeta(dir string, outputs []string) (*DatasetRef, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -385,7 +384,7 @@ func readMeta(dir string, outputs []string) (*bench.DatasetRef, error) {
 		}
 		return nil, err
 	}
-	var ref bench.DatasetRef
+	var ref DatasetRef
 	if err := json.Unmarshal(b, &ref); err != nil {
 		return nil, fmt.Errorf("meta.json: %v", err)
 	}
@@ -404,7 +403,7 @@ func readMeta(dir string, outputs []string) (*bench.DatasetRef, error) {
 type Entry struct {
 	Name     string
 	Prepared bool
-	Ref      bench.DatasetRef
+	Ref      DatasetRef
 	Files    []string // absolute paths of the prepared files (meta.json excluded)
 	Err      string   // why a present directory is not usable
 	Dir      string   // absolute dataset directory
@@ -423,7 +422,7 @@ func List(o Options) ([]Entry, error) {
 	var out []Entry
 	add := func(name, dir string, outputs []string) {
 		abs := filepath.Join(root, filepath.FromSlash(dir))
-		e := Entry{Name: name, Dir: abs, Ref: bench.DatasetRef{Name: name}}
+		e := Entry{Name: name, Dir: abs, Ref: DatasetRef{Name: name}}
 		for _, f := range outputs {
 			e.Files = append(e.Files, filepath.Join(abs, f))
 		}
@@ -454,41 +453,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
-// writeAtomic streams a file through a temporary file in the same directory
-// and renames it into place; on error nothing is left.
-func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// writeNPYFile writes a .npy file atomically.
 // WriteNPYFile writes a .npy file atomically (WriteNPY's dtypes).
 func WriteNPYFile(path, dtype string, shape []int, v []float64) error {
-	return writeAtomic(path, func(w io.Writer) error { return WriteNPY(w, dtype, shape, v) })
+	return atomicfile.Write(path, func(w io.Writer) error { return WriteNPY(w, dtype, shape, v) })
 }

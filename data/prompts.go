@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/internal/atomicfile"
 )
 
 // promptsJSON is the repository file data/prompts.json, embedded so the
@@ -67,7 +67,7 @@ func buildPrompts(b *buildCtx) (string, error) {
 		return "", b.errf("prompts.json", "%v", err)
 	}
 	out := filepath.Join(b.out, "prompts.json")
-	if err := bench.WriteFileAtomic(out, promptsJSON); err != nil {
+	if err := atomicfile.WriteFile(out, promptsJSON); err != nil {
 		return "", b.errf("prompts.json", "%v", err)
 	}
 	os.Chmod(out, 0o644)

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/internal/atomicfile"
 )
 
 func squadDataset() *dataset {
@@ -83,7 +83,7 @@ func buildSQuAD(b *buildCtx) (string, error) {
 	if err != nil {
 		return "", b.errf(src.src.Name, "%v", err)
 	}
-	if err := bench.WriteFileAtomic(filepath.Join(b.out, "dev-v2.0.json"), raw); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(b.out, "dev-v2.0.json"), raw); err != nil {
 		return "", b.errf("dev-v2.0.json", "%v", err)
 	}
 	os.Chmod(filepath.Join(b.out, "dev-v2.0.json"), 0o644)

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mlbench/mlbench/bench"
+	"github.com/mlbench/mlbench/internal/atomicfile"
 )
 
 func gpt2TokenizerDataset() *dataset {
@@ -49,7 +49,7 @@ func copyInto(b *buildCtx, s *obtained, name string) ([]byte, error) {
 		return nil, b.errf(s.src.Name, "%v", err)
 	}
 	p := filepath.Join(b.out, name)
-	if err := bench.WriteFileAtomic(p, raw); err != nil {
+	if err := atomicfile.WriteFile(p, raw); err != nil {
 		return nil, b.errf(name, "%v", err)
 	}
 	return raw, os.Chmod(p, 0o644)
@@ -99,7 +99,7 @@ func buildGPT2Tokenizer(b *buildCtx) (string, error) {
 		return "", b.errf("tokenizer.json", "%v", err)
 	}
 	p := filepath.Join(b.out, "tokenizer.json")
-	if err := bench.WriteFileAtomic(p, tj); err != nil {
+	if err := atomicfile.WriteFile(p, tj); err != nil {
 		return "", b.errf("tokenizer.json", "%v", err)
 	}
 	os.Chmod(p, 0o644)
