@@ -123,9 +123,10 @@ prepare_data() {
 # e2e_classical runs every classical implementation briefly through the real
 # orchestrator. The run may end with status 3 (some results failed: a
 # third-party library may legitimately miss parity, and the report says so);
-# the reference and our Go implementations must pass.
+# the reference and our Go implementations must pass, on every case. The
+# check reads `report --format json`, not a grep of a table.
 e2e_classical() {
-  local out rc=0 csv
+  local out rc=0
   out=$(mktemp -d)
   "$ROOT/bin/mlbench" --root "$ROOT" run --task 'classical/*' --reps 3 --warmup 0 --out "$out/run" || rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
@@ -133,29 +134,77 @@ e2e_classical() {
     rm -rf "$out"
     return 1
   fi
-  csv=$("$ROOT/bin/mlbench" --root "$ROOT" report --format csv "$out/run") || { rm -rf "$out"; return 1; }
+  "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format json >"$out/report.json" || { rm -rf "$out"; return 1; }
+  rc=0
+  "$ROOT/.venv/bin/python" - "$out/report.json" <<'PY' || rc=$?
+import json, sys
+rows = json.load(open(sys.argv[1]))
+must = [r for r in rows if r["impl"] in ("python-sklearn", "go-gonum")]
+bad = [f'{r["task"]} {r["variant"]} {r["impl"]}: {r["status"]} {r.get("reason", "")}' for r in must if r["status"] != "ok"]
+cases = {(r["task"], r["variant"]) for r in rows}
+gonum = {(r["task"], r["variant"]) for r in must if r["impl"] == "go-gonum" and r["status"] == "ok"}
+if bad:
+    sys.exit("e2e: a reference or Go result failed:\n  " + "\n  ".join(bad))
+if gonum != cases:
+    sys.exit(f"e2e: go-gonum passed {sorted(gonum)} of the cases {sorted(cases)}")
+print(f"e2e: ok (reference and go-gonum passed parity on all {len(cases)} classical cases)", file=sys.stderr)
+PY
   rm -rf "$out"
-  if printf '%s\n' "$csv" | grep -E '^[^,]*,[^,]*,(python-sklearn|go-gonum),' | grep -q ',failed,'; then
-    echo "e2e: a reference or Go result failed:" >&2
-    printf '%s\n' "$csv" | grep -E '^[^,]*,[^,]*,(python-sklearn|go-gonum),' | grep ',failed,' >&2
+  return "$rc"
+}
+
+# e2e_default_selection checks that a bare `mlbench run` selects every task
+# (the default --task and --impl), without running it: `mlbench list` must
+# show every task, and `run` with the default selection must get past
+# selection (a bad --size stops it right after).
+e2e_default_selection() {
+  local err tasks n
+  tasks=$("$ROOT/bin/mlbench" --root "$ROOT" list | awk 'NR > 1 {print $1}' | sort -u | grep -c / || true)
+  n=6
+  if [ "$tasks" -ne "$n" ]; then
+    echo "e2e: mlbench list shows $tasks tasks, want $n" >&2
     return 1
   fi
-  local n
-  n=$(printf '%s\n' "$csv" | grep -cE '^[^,]*,[^,]*,go-gonum,.*,ok,' || true)
-  [ "$n" -gt 0 ] || { echo "e2e: no go-gonum result in the report" >&2; return 1; }
-  echo "e2e: ok (reference and go-gonum passed parity on every classical case)" >&2
+  err=$("$ROOT/bin/mlbench" --root "$ROOT" run --size none 2>&1 >/dev/null || true)
+  case "$err" in
+    *'--size "none"'*) echo "e2e: default selection ok ($n tasks)" >&2 ;;
+    *) echo "e2e: mlbench run with the default selection: $err" >&2; return 1 ;;
+  esac
+}
+
+# Linters of the Go code: gofmt, go vet with both tag sets, and staticcheck
+# (pinned, installed once into $CACHE/tools).
+STATICCHECK_VERSION=v0.8.2
+lint_go() {
+  local bad sc="$CACHE/tools/staticcheck-$STATICCHECK_VERSION"
+  bad=$(cd "$ROOT" && git ls-files '*.go' | xargs gofmt -l)
+  if [ -n "$bad" ]; then
+    echo "gofmt would change: $bad" >&2
+    return 1
+  fi
+  if [ ! -x "$sc/staticcheck" ]; then
+    say "lint: installing staticcheck $STATICCHECK_VERSION into $sc"
+    GOBIN="$sc" GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ||
+      { echo "installing staticcheck failed" >&2; return 1; }
+  fi
+  (cd "$ROOT" && go vet -tags "$GO_TAGS" ./... && env -u CGO_LDFLAGS go vet ./... &&
+    "$sc/staticcheck" -tags "$GO_TAGS" ./... && env -u CGO_LDFLAGS "$sc/staticcheck" ./...)
 }
 
 run_tests() {
   local failed=0 prepared=1
+  # No silent skips: a test that cannot run its check fails (internal/testenv,
+  # the pytest conftest, the Rust test kit).
+  export MLBENCH_REQUIRE_ALL=1
   # The data first: tests of the tokenizers and LLM pieces use the prepared
-  # tokenizer files and SQuAD (they skip, not fail, without them).
+  # tokenizer files and SQuAD.
   prepare_data || { failed=1; prepared=0; }
-  say "test: go vet + go test ./..."
-  (cd "$ROOT" && go vet -tags "$GO_TAGS" ./... && go test -count=1 -tags "$GO_TAGS" ./...) || failed=1
+  say "lint: gofmt, go vet and staticcheck (both tag sets)"
+  lint_go || failed=1
+  say "test: go test ./..."
+  (cd "$ROOT" && go test -count=1 -tags "$GO_TAGS" ./...) || failed=1
   say "test: go test without native pieces (the stubs must build and say what is missing)"
-  (cd "$ROOT" && env -u CGO_LDFLAGS go vet ./... &&
-    env -u CGO_LDFLAGS go test -count=1 ./cli/ ./tokenize/ ./ort/ ./torch/) || failed=1
+  (cd "$ROOT" && env -u CGO_LDFLAGS go test -count=1 ./cli/ ./tokenize/ ./ort/ ./torch/) || failed=1
   say "test: pytest reference/python"
   (cd "$ROOT" && .venv/bin/python -m pytest reference/python -q -p no:cacheprovider) || failed=1
   rust_env
@@ -164,7 +213,8 @@ run_tests() {
     say "test: cargo test --release ($ws)"
     (cd "$ROOT/$ws" && cargo test --release --locked -j "$JOBS" --quiet) || failed=1
   done
-  say "test: end to end (a short classical run with parity)"
+  say "test: end to end (the default selection; a short classical run with parity)"
+  e2e_default_selection || failed=1
   if [ "$prepared" = 1 ]; then
     e2e_classical || failed=1
   fi

@@ -10,9 +10,12 @@
 // each type's documentation names its source.
 //
 // Conventions follow gonum: matrices are mat.Matrix with one observation per
-// row; shape mismatches between arguments and a receiver used before Fit are
-// programmer errors and panic; bad data (NaN, Inf, empty input, too few
-// rows, a rank-deficient design, k greater than the number of rows) is
-// reported as an error. Methods only mutate their receiver or a dst
+// row. Fit takes data and returns an error for anything wrong with it: a
+// target or label slice whose length differs from the rows (ErrLength),
+// NaN or Inf (ErrNotFinite), empty input (ErrEmpty), too few rows, a
+// rank-deficient design, k greater than the number of rows. Programmer
+// errors panic: a receiver used before Fit, and a matrix given to
+// Predict, Score or a metric whose shape does not match the fitted model or
+// the other arguments. Methods only mutate their receiver or a dst
 // argument, and random sources are injected by the caller.
 package classical

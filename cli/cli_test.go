@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,11 +146,14 @@ func TestCheckResume(t *testing.T) {
 	require.NoError(t, err, "a first part that wrote no run.json")
 	assert.Empty(t, parts)
 
-	require.NoError(t, writeRunInfo(out, cfg, 3, nil, nil))
+	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	require.NoError(t, writeRunInfo(out, cfg, started, 3, nil, nil))
 	parts, err = checkResume(out, cfg)
 	require.NoError(t, err)
 	require.Len(t, parts, 1)
-	require.NoError(t, writeRunInfo(out, cfg, 3, nil, parts))
+	assert.Equal(t, "2026-11-29T10:00:00Z", parts[0].Started, "the start is the start, not the end")
+	assert.NotEqual(t, parts[0].Started, parts[0].Finished)
+	require.NoError(t, writeRunInfo(out, cfg, started, 3, nil, parts))
 	parts, err = checkResume(out, cfg)
 	require.NoError(t, err)
 	assert.Len(t, parts, 2, "every earlier part is kept")

@@ -251,7 +251,7 @@ func runAction(c *cli.Context) error {
 		return fmt.Errorf("--device %q: want cpu or cuda", d)
 	}
 	if c.Int("reps") < 0 {
-		return fmt.Errorf("--reps %d: want at least 1", c.Int("reps"))
+		return fmt.Errorf("--reps %d: want at least 1 (or 0 for the task's default)", c.Int("reps"))
 	}
 	tasks, impls, err := bench.Select(bench.Tasks, bench.Selection{Task: c.String("task"), Impl: c.String("impl")})
 	if err != nil {
@@ -299,12 +299,13 @@ func runAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	started := time.Now().UTC()
 	results, err := bench.Run(ctx, cfg, jobs)
 	prog.clear()
 	if err != nil {
 		return err
 	}
-	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier); err != nil {
+	if err := writeRunInfo(out, cfg, started, len(jobs), skipped, earlier); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "\nResults in %s\n\n", out)
@@ -341,7 +342,8 @@ func dedupSkips(ss []bench.Skip) []bench.Skip {
 // parts (--resume) lists the earlier parts in Parts, oldest first.
 type runInfo struct {
 	Command  []string          `json:"command"`
-	Started  string            `json:"finished_at"`
+	Started  string            `json:"started_at"`
+	Finished string            `json:"finished_at,omitempty"`
 	Size     string            `json:"size"`
 	Threads  int               `json:"threads"`
 	Device   string            `json:"device"`
@@ -380,8 +382,9 @@ func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
 	return append(parts, ri), nil
 }
 
-func writeRunInfo(out string, cfg bench.Config, n int, skipped []bench.Skip, earlier []runInfo) error {
-	ri := runInfo{Command: os.Args, Started: time.Now().UTC().Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
+func writeRunInfo(out string, cfg bench.Config, started time.Time, n int, skipped []bench.Skip, earlier []runInfo) error {
+	ri := runInfo{Command: os.Args, Started: started.Format(time.RFC3339), Finished: time.Now().UTC().Format(time.RFC3339),
+		Size: cfg.Size, Threads: cfg.Threads,
 		Device: cfg.Device, Reps: cfg.Reps, Warmup: cfg.Warmup, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host,
 		ThreadEn: bench.ThreadEnv(cfg.Threads), Parts: earlier}
 	for _, s := range dedupSkips(skipped) {

@@ -47,7 +47,7 @@ func walkTarGz(r io.Reader, allowed map[string]bool, allowDirs map[string]bool, 
 				return fmt.Errorf("unexpected archive member %q", h.Name)
 			}
 			continue
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg, 0: // 0: old archives' regular file (tar.TypeRegA)
 		case tar.TypeSymlink, tar.TypeLink:
 			return fmt.Errorf("archive member %q is a link (to %q): refused", h.Name, h.Linkname)
 		default:

@@ -61,7 +61,8 @@ func newNPYWriter(path string, shape []int) (*npyWriter, error) {
 	for _, d := range shape {
 		n *= int64(d)
 	}
-	if _, err := f.Write(h); err == nil {
+	_, err = f.Write(h)
+	if err == nil {
 		err = f.Truncate(int64(len(h)) + n)
 	}
 	if err != nil {
