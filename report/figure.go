@@ -193,12 +193,14 @@ func (t logTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// fmtTick formats a tick value without trailing zeros: 0.5, 2, 1e+06.
+// fmtTick formats a tick value with at most 6 significant digits and no
+// trailing zeros: 0.6 (not 0.6000000000000001), 2, 1e+06.
 func fmtTick(v float64) string {
 	if a := math.Abs(v); a >= 1e5 || (a < 1e-3 && a != 0) {
 		return strconv.FormatFloat(v, 'g', 3, 64)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // useLog sets a log scale with readable ticks on axis a.

@@ -30,10 +30,12 @@ func withoutFonts(t *testing.T, b []byte) []byte {
 }
 
 func TestHTMLGolden(t *testing.T) {
-	for _, run := range []string{"run1", "run2"} {
+	for _, run := range []string{"run1", "run2", "run3"} {
 		t.Run(run, func(t *testing.T) {
+			ri, err := LoadRunInfo(filepath.Join("testdata", run))
+			require.NoError(t, err)
 			var b bytes.Buffer
-			require.NoError(t, WriteHTML(&b, load(t, run), Page{Source: "testdata/" + run}))
+			require.NoError(t, WriteHTML(&b, load(t, run), Page{Source: "testdata/" + run, Run: ri}))
 			assert.Less(t, b.Len(), 5<<20)
 			golden(t, run+".html.golden", withoutFonts(t, b.Bytes()))
 		})
@@ -46,10 +48,10 @@ func TestCompareHTMLGolden(t *testing.T) {
 	golden(t, "compare.html.golden", withoutFonts(t, b.Bytes()))
 }
 
-// TestPlotFiles writes the plots of run1 as SVG (compared with golden
-// files, fonts aside) and as PNG (decoded, not blank).
+// TestPlotFiles writes the plots of run1 and run3 as SVG (compared with
+// golden files, fonts aside) and as PNG (decoded, not blank).
 func TestPlotFiles(t *testing.T) {
-	rs := load(t, "run1")
+	rs := append(load(t, "run1"), load(t, "run3")...)
 	dir := t.TempDir()
 	paths, err := WritePlots(dir, rs, SVG)
 	require.NoError(t, err)
@@ -63,7 +65,12 @@ func TestPlotFiles(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"classical-svm-ratio.svg", "classical-kmeans-n1000-ratio.svg", "classical-kmeans-n10000-ratio.svg",
-		"classical-kmeans-scaling.svg", "llm-bert-qa-ratio.svg", "llm-bert-qa-requests-per-s.svg", "llm-bert-qa-model-ecdf.svg",
+		"classical-kmeans-scaling.svg",
+		"dl-cnn-ratio.svg", "dl-cnn-images-per-s.svg", "dl-cnn-test-accuracy.svg", "dl-cnn-epoch-loss.svg",
+		"dl-cnn-epoch-test-accuracy.svg", "dl-cnn-memory.svg",
+		"llm-bert-qa-ratio.svg", "llm-bert-qa-requests-per-s.svg", "llm-bert-qa-model-ecdf.svg",
+		"llm-gpt2-ratio.svg", "llm-gpt2-tokens-per-s.svg", "llm-gpt2-ttft-ecdf.svg", "llm-gpt2-per-token-ecdf.svg",
+		"llm-gpt2-memory.svg",
 	}, names)
 
 	paths, err = WritePlots(dir, rs, PNG)
@@ -94,4 +101,23 @@ func blank(img image.Image) bool {
 		}
 	}
 	return true
+}
+
+func TestLogTicks(t *testing.T) {
+	label := func(min, max float64) []string {
+		var out []string
+		for _, tk := range (logTicks{unit: "x"}).Ticks(min, max) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	// Within a decade every multiple is labelled, without float noise.
+	assert.Equal(t, []string{"0.4x", "0.5x", "0.6x", "0.7x", "0.8x", "0.9x", "1x"}, label(0.33, 1.2))
+	// Up to three decades: 1, 2, 5.
+	assert.Equal(t, []string{"0.2x", "0.5x", "1x", "2x", "5x", "10x", "20x"}, label(0.15, 30))
+	// Wider: powers of ten only.
+	assert.Equal(t, []string{"0.01x", "0.1x", "1x", "10x", "100x"}, label(0.01, 500))
+	assert.Empty(t, label(0, 1), "no log ticks at 0")
 }
