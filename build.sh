@@ -3,7 +3,8 @@
 #
 #   ./build.sh         build the Go tool, the Python venv and the Rust binaries
 #   ./build.sh test    build, then run every test (Go, Python, Rust, end to end)
-#   ./build.sh run     build, prepare the data and models, run the quick suite, print the table
+#   ./build.sh run     build, prepare the data and models, run the quick suite, print the table,
+#                      write the run's report.html (plots) and print its path
 #
 # Builds are cached outside the checkout, keyed by their inputs, so a second
 # run (or a fresh clone on the same machine) takes seconds:
@@ -132,16 +133,47 @@ e2e_classical() {
     return 1
   fi
   csv=$("$ROOT/bin/mlbench" --root "$ROOT" report --format csv "$out/run") || { rm -rf "$out"; return 1; }
-  rm -rf "$out"
   if printf '%s\n' "$csv" | grep -E '^[^,]*,[^,]*,(python-sklearn|go-gonum),' | grep -q ',failed,'; then
     echo "e2e: a reference or Go result failed:" >&2
     printf '%s\n' "$csv" | grep -E '^[^,]*,[^,]*,(python-sklearn|go-gonum),' | grep ',failed,' >&2
+    rm -rf "$out"
     return 1
   fi
   local n
   n=$(printf '%s\n' "$csv" | grep -cE '^[^,]*,[^,]*,go-gonum,.*,ok,' || true)
-  [ "$n" -gt 0 ] || { echo "e2e: no go-gonum result in the report" >&2; return 1; }
+  [ "$n" -gt 0 ] || { echo "e2e: no go-gonum result in the report" >&2; rm -rf "$out"; return 1; }
   echo "e2e: ok (reference and go-gonum passed parity on every classical case)" >&2
+  # The HTML report of this real run, opened in Chromium (report/browser_test.go).
+  say "test: the e2e run's report.html in a real browser"
+  local browser=0
+  "$ROOT/bin/mlbench" --root "$ROOT" report --format html "$out/run" >/dev/null &&
+    (cd "$ROOT" && MLBENCH_REPORT_HTML="$out/run/report.html" go test -count=1 -run '^TestBrowser$' ./report/) || browser=1
+  rm -rf "$out"
+  [ "$browser" = 0 ] || { echo "e2e: the HTML report of the run failed in the browser" >&2; return 1; }
+}
+
+# run_suite runs the quick suite, then writes the run's report.html (also
+# when some results failed: the page shows them) and prints its path. It
+# exits with the run's status.
+run_suite() {
+  local out="" prev="" a rc=0 page
+  for a in "$@"; do
+    [ "$prev" = "--out" ] && out=$a
+    case "$a" in --out=*) out=${a#--out=} ;; esac
+    prev=$a
+  done
+  if [ -z "$out" ]; then
+    out="$ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)"
+    set -- --out "$out" "$@"
+  fi
+  "$ROOT/bin/mlbench" --root "$ROOT" run --size quick "$@" || rc=$?
+  if page=$("$ROOT/bin/mlbench" --root "$ROOT" report --format html "$out"); then
+    printf '\nHTML report: %s\n' "$page"
+  else
+    echo "build.sh: no HTML report for $out (see the error above)" >&2
+    [ "$rc" -ne 0 ] || rc=1
+  fi
+  return "$rc"
 }
 
 run_tests() {
@@ -181,7 +213,7 @@ case "${1:-build}" in
     say "models: mlbench models prepare (first time: several minutes; random weights without --from)"
     "$ROOT/bin/mlbench" --root "$ROOT" models prepare
     shift
-    exec "$ROOT/bin/mlbench" --root "$ROOT" run --size quick "$@"
+    run_suite "$@"
     ;;
   -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$1' (want: build, test, run)" ;;
