@@ -68,7 +68,7 @@ func TestPlotFiles(t *testing.T) {
 		"classical-kmeans-scaling.svg",
 		"dl-cnn-ratio.svg", "dl-cnn-images-per-s.svg", "dl-cnn-test-accuracy.svg", "dl-cnn-epoch-loss.svg",
 		"dl-cnn-epoch-test-accuracy.svg", "dl-cnn-memory.svg",
-		"llm-bert-qa-ratio.svg", "llm-bert-qa-requests-per-s.svg", "llm-bert-qa-model-ecdf.svg",
+		"llm-bert-qa-ratio.svg", "llm-bert-qa-requests-per-s.svg", "llm-bert-qa-request-ecdf.svg", "llm-bert-qa-model-ecdf.svg",
 		"llm-gpt2-ratio.svg", "llm-gpt2-tokens-per-s.svg", "llm-gpt2-ttft-ecdf.svg", "llm-gpt2-per-token-ecdf.svg",
 		"llm-gpt2-memory.svg",
 	}, names)

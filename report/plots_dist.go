@@ -16,11 +16,37 @@ import (
 )
 
 // ecdfTaskPhases are the per-request and per-token phases whose whole
-// distribution matters; any other phase gets an ECDF when it has at least
-// ecdfMinN samples.
+// distribution matters ("request" is the sum of a request's phases, see
+// requestPhases); in the other tasks a phase gets an ECDF when it has at
+// least ecdfMinN samples.
 var ecdfTaskPhases = map[string][]string{
-	"llm/bert-qa": {"model"},
+	"llm/bert-qa": {"request", "model"},
 	"llm/gpt2":    {"ttft", "per_token"},
+}
+
+// requestPhases make up one request of llm/bert-qa, one value each per
+// request in the same order (what its latency_p50/p90/p99 metrics sum).
+var requestPhases = []string{"tokenize", "model", "postprocess"}
+
+// phaseValues are the durations of phase p of w; "request" is the sum of
+// requestPhases per request, nil unless each has one value per request.
+func phaseValues(w *row, p string) []float64 {
+	if p != "request" {
+		return w.R.Phases[p]
+	}
+	n := len(w.R.Phases[requestPhases[0]])
+	for _, q := range requestPhases {
+		if len(w.R.Phases[q]) != n {
+			return nil
+		}
+	}
+	out := make([]float64, n)
+	for _, q := range requestPhases {
+		for i, v := range w.R.Phases[q] {
+			out[i] += v
+		}
+	}
+	return out
 }
 
 const (
@@ -30,14 +56,15 @@ const (
 )
 
 func ecdfPhases(s *section) []string {
+	listed, ok := ecdfTaskPhases[s.Task]
 	var out []string
-	for _, p := range s.Phases {
+	for _, p := range append(slices.Clone(listed), s.Phases...) {
 		n := 0
 		for _, w := range s.Rows {
-			n = max(n, len(w.R.Phases[p]))
+			n = max(n, len(phaseValues(w, p)))
 		}
-		if n >= 2 && (slices.Contains(ecdfTaskPhases[s.Task], p) || n >= ecdfMinN) {
-			out = append(out, p)
+		if n >= 2 && (slices.Contains(listed, p) || (!ok && n >= ecdfMinN)) {
+			out = appendNew(out, p)
 		}
 	}
 	return out
@@ -54,13 +81,17 @@ var percentileMarks = []struct {
 // drawn from at most ecdfMaxPoints quantiles, with p50/p90/p99 marked.
 // Failed implementations are drawn too (their timings exist) and marked.
 func ecdfFigure(s *section, phase string) *figure {
-	title := fmt.Sprintf("%s: %s latency distribution (ECDF)", s.Title(), phase)
-	p := newPlot(title, phase+" duration (log scale)", "fraction of samples ≤ x")
+	what := phase
+	if phase == "request" {
+		what = "request (" + strings.Join(requestPhases, "+") + ")"
+	}
+	title := fmt.Sprintf("%s: %s latency distribution (ECDF)", s.Title(), what)
+	p := newPlot(title, what+" duration (log scale)", "fraction of samples ≤ x")
 	var leg []legendEntry
 	var lines []string
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, w := range s.Rows {
-		v := positive(w.R.Phases[phase])
+		v := positive(phaseValues(w, phase))
 		if len(v) == 0 {
 			continue
 		}
@@ -101,8 +132,8 @@ func ecdfFigure(s *section, phase string) *figure {
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
 	return &figure{Name: figName(s, phase+"-ecdf"), Title: title, Plot: p, W: figWidth, H: 320, Legend: leg,
-		Caption: fmt.Sprintf("Share of %s samples at most x long, per implementation (%d quantiles drawn per line). %s.",
-			phase, ecdfMaxPoints, strings.Join(lines, "; "))}
+		Caption: fmt.Sprintf("Share of %s samples at most x long, per implementation (at most %d quantiles drawn per line). %s.",
+			what, ecdfMaxPoints, strings.Join(lines, "; "))}
 }
 
 // positive keeps the finite values > 0 (a log axis cannot show others).
