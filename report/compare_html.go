@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mlbench/mlbench/bench"
@@ -102,9 +103,20 @@ func compareFigure(s *compareSection, title string) *figure {
 			}
 		}
 	}
+	var leg []legendEntry
+	var langs []string
+	for _, b := range sorted {
+		if l := language(strings.Fields(b.Label)[0], ""); b.Failed == "" && !slices.Contains(langs, l) {
+			langs = append(langs, l)
+		}
+	}
+	slices.Sort(langs)
+	for _, l := range langs {
+		leg = append(leg, legendEntry{Label: l, Thumb: swatch{langColor(l)}})
+	}
 	ft := title + ": new / old (median)"
 	p := barPlot(ft, "new median / old median (log scale; left of 1: new is faster)", sorted, true)
-	return &figure{Name: slug(s.Task, s.Variant, "compare"), Title: ft, Plot: p, W: figWidth, H: barHeight(len(sorted)),
+	return &figure{Name: slug(s.Task, s.Variant, "compare"), Title: ft, Plot: p, W: figWidth, H: barHeight(len(sorted)), Legend: leg,
 		Caption: "Median of the new run divided by that of the old, per implementation and phase, with the Mann-Whitney U p-value; " +
 			"~ marks a change that is not significant. Failed sides are listed with their reason."}
 }

@@ -195,6 +195,12 @@ func cellClass(text string) string {
 		return "same"
 	case text == "ref":
 		return "ref"
+	case strings.HasPrefix(text, "~ (p="):
+		return "same"
+	case strings.HasPrefix(text, "-") && strings.Contains(text, "% (p="):
+		return "faster"
+	case strings.HasPrefix(text, "+") && strings.Contains(text, "% (p="):
+		return "slower"
 	}
 	return ""
 }
