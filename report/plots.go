@@ -239,20 +239,11 @@ func (integerTicks) Ticks(min, max float64) []plot.Tick {
 // size of the variant ("n=1000" -> 1000), log-log, for a task run at
 // several sizes. Failed points are named in the legend, not drawn.
 func scalingFigure(secs []*section) *figure {
-	key := ""
-	for _, s := range secs {
-		k, v, ok := strings.Cut(s.Variant, "=")
-		if _, err := strconv.ParseFloat(v, 64); !ok || err != nil || (key != "" && k != key) || s.Main == "" {
-			return nil
-		}
-		key = k
+	key := scalingKey(secs)
+	if key == "" {
+		return nil
 	}
 	phase := secs[0].Main
-	for _, s := range secs {
-		if s.Main != phase {
-			return nil
-		}
-	}
 	type pt struct{ x, y, lo, hi float64 }
 	pts := map[string][]pt{}
 	failed := map[string][]string{}
@@ -318,4 +309,19 @@ func scalingFigure(secs []*section) *figure {
 	return &figure{Name: slug(secs[0].Task, "scaling"), Title: title, Plot: p, W: figWidth, H: 340, Legend: leg,
 		Caption: fmt.Sprintf("Median %s time of each implementation at each %s, with its 95%% interval; "+
 			"failed results are named in the legend and not drawn.", phase, key)}
+}
+
+// scalingKey is the key of the sections' variants ("n" of "n=1000") when
+// every variant is key=number with one key and all share a main phase;
+// else "".
+func scalingKey(secs []*section) string {
+	key := ""
+	for _, s := range secs {
+		k, v, ok := strings.Cut(s.Variant, "=")
+		if _, err := strconv.ParseFloat(v, 64); !ok || err != nil || (key != "" && k != key) || s.Main == "" || s.Main != secs[0].Main {
+			return ""
+		}
+		key = k
+	}
+	return key
 }
