@@ -66,7 +66,7 @@ func headlineCell(s *section, impl string) headCell {
 		}
 	}
 	if w == nil {
-		return headCell{Text: "–", Class: "none", Tip: "no result"}
+		return headCell{Text: "-", Class: "none", Tip: "no result"}
 	}
 	mem := ""
 	if b := peakRSS(w.R); b > 0 {

@@ -83,6 +83,7 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	if len(hosts) > 1 {
 		e.printf("\n- warning: results come from %d different hosts\n", len(hosts))
 	}
+	writeHeadline(e, buildHeadline(secs))
 	for i, s := range secs {
 		writeSection(e, s)
 		if i+1 == len(secs) || secs[i+1].Task != s.Task {
@@ -108,6 +109,31 @@ func writeSection(e *errWriter, s *section) {
 	if lines := sectionLines(s); len(lines) > 0 {
 		e.printf("\n- %s\n", strings.Join(lines, "\n- "))
 	}
+}
+
+// writeHeadline prints the implementation x task matrix of the HTML
+// page's headline: per task (its largest variant) the main phase against
+// the reference, FAILED with its reason, and the peak RSS.
+func writeHeadline(e *errWriter, h *headline) {
+	e.printf("\n## Headline\n\n")
+	e.printf("Main phase vs the reference per task (largest size): median ratio [95%% CI], `~` when not significant; peak RSS.\n\n")
+	header := []string{"implementation"}
+	for _, c := range h.Columns {
+		header = append(header, c.Title+" ("+c.Sub+")")
+	}
+	var rows [][]string
+	for _, r := range h.Rows {
+		c := []string{r.Impl}
+		for _, x := range r.Cells {
+			t := x.Text
+			if x.Sub != "" {
+				t += "; " + x.Sub
+			}
+			c = append(c, t)
+		}
+		rows = append(rows, c)
+	}
+	e.table(header, rows)
 }
 
 // setupLine says under which settings and on which data a section ran.
