@@ -3,7 +3,8 @@
 #
 #   ./build.sh         build the Go tool, the Python venv and the Rust binaries
 #   ./build.sh test    build, then run every test (Go, Python, Rust, end to end)
-#   ./build.sh run     build, prepare the data and models, run the quick suite, print the table
+#   ./build.sh run     build, prepare the data and models, run the quick suite, print the table,
+#                      write the run's report.html (plots) and print its path
 #
 # Builds are cached outside the checkout, keyed by their inputs, so a second
 # run (or a fresh clone on the same machine) takes seconds:
@@ -149,6 +150,13 @@ if gonum != cases:
     sys.exit(f"e2e: go-gonum passed {sorted(gonum)} of the cases {sorted(cases)}")
 print(f"e2e: ok (reference and go-gonum passed parity on all {len(cases)} classical cases)", file=sys.stderr)
 PY
+  # The HTML report of this real run, opened in Chromium (report/browser_test.go).
+  if [ "$rc" = 0 ]; then
+    say "test: the e2e run's report.html in a real browser"
+    "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format html >/dev/null &&
+      (cd "$ROOT" && MLBENCH_REPORT_HTML="$out/run/report.html" go test -count=1 -run '^TestBrowser$' ./report/) ||
+      { echo "e2e: the HTML report of the run failed in the browser" >&2; rc=1; }
+  fi
   rm -rf "$out"
   return "$rc"
 }
@@ -189,6 +197,30 @@ lint_go() {
   fi
   (cd "$ROOT" && go vet -tags "$GO_TAGS" ./... && env -u CGO_LDFLAGS go vet ./... &&
     "$sc/staticcheck" -tags "$GO_TAGS" ./... && env -u CGO_LDFLAGS "$sc/staticcheck" ./...)
+}
+
+# run_suite runs the quick suite, then writes the run's report.html (also
+# when some results failed: the page shows them) and prints its path. It
+# exits with the run's status.
+run_suite() {
+  local out="" prev="" a rc=0 page
+  for a in "$@"; do
+    [ "$prev" = "--out" ] && out=$a
+    case "$a" in --out=*) out=${a#--out=} ;; esac
+    prev=$a
+  done
+  if [ -z "$out" ]; then
+    out="$ROOT/results/$(date -u +%Y%m%dT%H%M%SZ)"
+    set -- --out "$out" "$@"
+  fi
+  "$ROOT/bin/mlbench" --root "$ROOT" run --size quick "$@" || rc=$?
+  if page=$("$ROOT/bin/mlbench" --root "$ROOT" report --format html "$out"); then
+    printf '\nHTML report: %s\n' "$page"
+  else
+    echo "build.sh: no HTML report for $out (see the error above)" >&2
+    [ "$rc" -ne 0 ] || rc=1
+  fi
+  return "$rc"
 }
 
 run_tests() {
@@ -233,7 +265,7 @@ case "${1:-build}" in
     say "models: mlbench models prepare (first time: several minutes; random weights without --from)"
     "$ROOT/bin/mlbench" --root "$ROOT" models prepare
     shift
-    exec "$ROOT/bin/mlbench" --root "$ROOT" run --size quick "$@"
+    run_suite "$@"
     ;;
   -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$1' (want: build, test, run)" ;;

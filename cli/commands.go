@@ -397,15 +397,22 @@ func writeRunInfo(out string, cfg bench.Config, started time.Time, n int, skippe
 }
 
 func formatFlag() cli.Flag {
-	return &cli.StringFlag{Name: "format", Value: string(report.Markdown), Usage: "markdown, json or csv"}
+	return &cli.StringFlag{Name: "format", Value: string(report.Markdown), Usage: "markdown, json, csv or html (one self-contained page with plots)"}
+}
+
+func outputFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "output", Usage: usage}
 }
 
 func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
-		Usage:     "print the comparison table of a results directory (default: the newest under results/)",
+		Usage:     "print the comparison table of a results directory (default: the newest under results/), or write it as one HTML page with plots (--format html) or the plots as files (--plots)",
 		ArgsUsage: "[DIR]",
-		Flags:     []cli.Flag{formatFlag()},
+		Flags: []cli.Flag{formatFlag(),
+			outputFlag("with --format html: the file to write (default: DIR/report.html)"),
+			&cli.StringFlag{Name: "plots", Usage: "also write every plot as a file into this directory (then no table is printed unless --format is given)"},
+			&cli.StringFlag{Name: "plot-format", Value: string(report.SVG), Usage: "svg (fonts embedded) or png, for --plots"}},
 		Action: func(c *cli.Context) error {
 			f, err := report.ParseFormat(c.String("format"))
 			if err != nil {
@@ -428,7 +435,7 @@ func reportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return report.Write(c.App.Writer, rs, f)
+			return writeReport(c, dir, rs, f)
 		},
 	}
 }
@@ -456,7 +463,7 @@ func compareCommand() *cli.Command {
 		Name:      "compare",
 		Usage:     "compare two results directories per (task, implementation, phase), benchstat-style ('~' when not significant)",
 		ArgsUsage: "OLD NEW",
-		Flags:     []cli.Flag{formatFlag()},
+		Flags:     []cli.Flag{formatFlag(), outputFlag("write to this file (atomically) instead of standard output")},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return fmt.Errorf("compare needs two results directories, OLD and NEW; got %d arguments", c.NArg())
@@ -472,6 +479,9 @@ func compareCommand() *cli.Command {
 			cur, err := report.Load(c.Args().Get(1))
 			if err != nil {
 				return err
+			}
+			if f == report.HTML {
+				return writeCompareHTML(c, old, cur)
 			}
 			return report.WriteCompare(c.App.Writer, old, cur, f)
 		},

@@ -67,6 +67,8 @@ func WriteCompare(w io.Writer, old, new []*bench.Result, f Format) error {
 		return err
 	case CSV:
 		return compareCSV(w, secs)
+	case HTML:
+		return compareHTML(w, secs, ComparePage{})
 	}
 	_, err = ParseFormat(string(f))
 	return err

@@ -19,18 +19,18 @@ const (
 	CSV      Format = "csv"
 )
 
-// Formats lists the formats, for help texts.
+// Formats lists the table formats; HTML (a page with plots) comes besides.
 var Formats = []Format{Markdown, JSON, CSV}
 
 // ParseFormat checks a format name given by a user ("md" is markdown).
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
-	case Markdown, JSON, CSV:
+	case Markdown, JSON, CSV, HTML:
 		return f, nil
 	case "md":
 		return Markdown, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want markdown, json or csv)", s)
+	return "", fmt.Errorf("unknown format %q (want markdown, json, csv or html)", s)
 }
 
 // durUnit picks the unit for a duration in seconds.

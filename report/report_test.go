@@ -267,14 +267,14 @@ func TestCompare(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"markdown": Markdown, "md": Markdown, "JSON": JSON, "csv": CSV} {
+	for in, want := range map[string]Format{"markdown": Markdown, "md": Markdown, "JSON": JSON, "csv": CSV, "html": HTML} {
 		f, err := ParseFormat(in)
 		require.NoError(t, err)
 		assert.Equal(t, want, f)
 	}
-	_, err := ParseFormat("html")
-	assert.EqualError(t, err, `unknown format "html" (want markdown, json or csv)`)
-	assert.Error(t, Write(&bytes.Buffer{}, load(t, "run1"), "html"))
+	_, err := ParseFormat("xml")
+	assert.EqualError(t, err, `unknown format "xml" (want markdown, json, csv or html)`)
+	assert.Error(t, Write(&bytes.Buffer{}, load(t, "run1"), "xml"))
 	assert.Error(t, Write(&bytes.Buffer{}, nil, Markdown))
 }
 

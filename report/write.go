@@ -30,6 +30,8 @@ func Write(w io.Writer, results []*bench.Result, f Format) error {
 		return writeJSON(w, secs)
 	case CSV:
 		return writeCSV(w, secs)
+	case HTML:
+		return WriteHTML(w, results, Page{})
 	}
 	_, err = ParseFormat(string(f))
 	return err
@@ -81,6 +83,7 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	if len(hosts) > 1 {
 		e.printf("\n- warning: results come from %d different hosts\n", len(hosts))
 	}
+	writeHeadline(e, buildHeadline(secs))
 	for i, s := range secs {
 		writeSection(e, s)
 		if i+1 == len(secs) || secs[i+1].Task != s.Task {
@@ -100,14 +103,52 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 
 func writeSection(e *errWriter, s *section) {
 	e.printf("\n## %s\n\n", s.Title())
+	e.printf("%s\n\n", setupLine(s))
+	header, rows := sectionTable(s)
+	e.table(header, rows)
+	if lines := sectionLines(s); len(lines) > 0 {
+		e.printf("\n- %s\n", strings.Join(lines, "\n- "))
+	}
+}
+
+// writeHeadline prints the implementation x task matrix of the HTML
+// page's headline: per task (its largest variant) the main phase against
+// the reference, FAILED with its reason, and the peak RSS.
+func writeHeadline(e *errWriter, h *headline) {
+	e.printf("\n## Headline\n\n")
+	e.printf("Main phase vs the reference per task (largest size): median ratio [95%% CI], `~` when not significant; peak RSS.\n\n")
+	header := []string{"implementation"}
+	for _, c := range h.Columns {
+		header = append(header, c.Title+" ("+c.Sub+")")
+	}
+	var rows [][]string
+	for _, r := range h.Rows {
+		c := []string{r.Impl}
+		for _, x := range r.Cells {
+			t := x.Text
+			if x.Sub != "" {
+				t += "; " + x.Sub
+			}
+			c = append(c, t)
+		}
+		rows = append(rows, c)
+	}
+	e.table(header, rows)
+}
+
+// setupLine says under which settings and on which data a section ran.
+func setupLine(s *section) string {
 	ref := s.Reference
 	if ref == "" {
 		ref = "unknown"
 	}
-	e.printf("reference: %s; device: %s; threads: %s; size: %s; dataset: %s\n\n",
+	return fmt.Sprintf("reference: %s; device: %s; threads: %s; size: %s; dataset: %s",
 		ref, s.Device, s.Threads, s.Size, s.Datasets)
+}
 
-	header := []string{"impl", "language", "framework", "status"}
+// sectionTable is the table of a section: one row per implementation.
+func sectionTable(s *section) (header []string, rows [][]string) {
+	header = []string{"impl", "language", "framework", "status"}
 	header = append(header, s.Phases...)
 	if s.Main != "" {
 		header = append(header, s.Main+" vs ref")
@@ -115,7 +156,6 @@ func writeSection(e *errWriter, s *section) {
 	header = append(header, s.Metrics...)
 	header = append(header, "peak RSS", "parity")
 
-	var rows [][]string
 	for _, w := range s.Rows {
 		r := w.R
 		status := "ok"
@@ -151,11 +191,15 @@ func writeSection(e *errWriter, s *section) {
 		c = append(c, parityCell(w))
 		rows = append(rows, c)
 	}
-	e.table(header, rows)
+	return header, rows
+}
 
+// sectionLines are the warnings and notes under a section's table, each
+// starting with "warning: " or "note: ".
+func sectionLines(s *section) []string {
 	var lines []string
 	for _, t := range s.Warnings {
-		lines = append(lines, "- warning: "+t)
+		lines = append(lines, "warning: "+t)
 	}
 	// The same warning for several (implementation, phase) pairs is one
 	// line that names them all.
@@ -175,14 +219,12 @@ func writeSection(e *errWriter, s *section) {
 		}
 	}
 	for _, t := range texts {
-		lines = append(lines, fmt.Sprintf("- warning: %s: %s", strings.Join(where[t], ", "), t))
+		lines = append(lines, fmt.Sprintf("warning: %s: %s", strings.Join(where[t], ", "), t))
 	}
 	for _, t := range s.Notes {
-		lines = append(lines, "- note: "+t)
+		lines = append(lines, "note: "+t)
 	}
-	if len(lines) > 0 {
-		e.printf("\n%s\n", strings.Join(lines, "\n"))
-	}
+	return lines
 }
 
 // ratioCell is "0.52x [0.49, 0.55] faster", "1.02x [0.98, 1.05] ~" when the
@@ -236,13 +278,19 @@ func join(name, version string) string {
 // writeScaling prints the main-phase median of each implementation (rows)
 // for each variant (columns) of one task.
 func writeScaling(e *errWriter, secs []*section) {
-	phase := secs[0].Main
+	phase, header, rows := scalingTable(secs)
+	e.printf("\n## %s scaling (%s median)\n\n", secs[0].Task, phase)
+	e.table(header, rows)
+}
+
+// scalingTable is the table of writeScaling and the phase it shows.
+func scalingTable(secs []*section) (phase string, header []string, rows [][]string) {
+	phase = secs[0].Main
 	for _, s := range secs {
 		if s.Main != phase {
 			phase = "main phase"
 		}
 	}
-	e.printf("\n## %s scaling (%s median)\n\n", secs[0].Task, phase)
 	ref := secs[0].Reference
 	var impls []string
 	for _, s := range secs {
@@ -261,11 +309,10 @@ func writeScaling(e *errWriter, secs []*section) {
 		}
 		return strings.Compare(a, b)
 	})
-	header := []string{"impl"}
+	header = []string{"impl"}
 	for _, s := range secs {
 		header = append(header, s.Variant)
 	}
-	var rows [][]string
 	for _, id := range impls {
 		c := []string{id}
 		for _, s := range secs {
@@ -284,7 +331,7 @@ func writeScaling(e *errWriter, secs []*section) {
 		}
 		rows = append(rows, c)
 	}
-	e.table(header, rows)
+	return phase, header, rows
 }
 
 // jsonRow is one (task, variant, impl) of the JSON report.

@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,4 +76,43 @@ func TestCompare(t *testing.T) {
 	c = Compare([]float64{1, 1.1}, []float64{2, 2.1})
 	assert.False(t, c.Significant)
 	assert.NotEmpty(t, c.Warnings)
+}
+
+// For large samples MedianRatio draws each resample's median from its order
+// statistics instead of resampling; its interval must match the one that
+// plain resampling gives (computed here the slow way).
+func TestMedianRatioLargeSamples(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	mk := func(n int, scale float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = scale * (1 + rng.ExpFloat64())
+		}
+		return v
+	}
+	num, den := mk(1501, 1.2), mk(1000, 1) // an odd and an even size
+	require.Greater(t, len(den), directMedianN)
+	got := MedianRatio(num, den)
+
+	const B = 2000
+	rs := make([]float64, B)
+	bn, bd := make([]float64, len(num)), make([]float64, len(den))
+	for b := range rs {
+		for i := range bn {
+			bn[i] = num[rng.IntN(len(num))]
+		}
+		for i := range bd {
+			bd[i] = den[rng.IntN(len(den))]
+		}
+		rs[b] = median(bn) / median(bd)
+	}
+	slices.Sort(rs)
+	lo, hi := Quantile(rs, 0.025), Quantile(rs, 0.975)
+	// Both are Monte Carlo estimates of the same interval: they agree to
+	// within a few per cent of its width.
+	w := hi - lo
+	assert.InDelta(t, lo, got.Lo, 0.1*w)
+	assert.InDelta(t, hi, got.Hi, 0.1*w)
+	assert.Less(t, got.Lo, got.Ratio)
+	assert.Greater(t, got.Hi, got.Ratio)
 }

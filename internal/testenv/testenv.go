@@ -13,8 +13,9 @@ import (
 	"testing"
 )
 
-// RequireAll reports whether every test must run (MLBENCH_REQUIRE_ALL=1).
-func RequireAll() bool { return os.Getenv("MLBENCH_REQUIRE_ALL") == "1" }
+// RequireAll reports whether every test must run: MLBENCH_REQUIRE_ALL=1,
+// or CI set (CI runs ./build.sh test, which sets the former too).
+func RequireAll() bool { return os.Getenv("MLBENCH_REQUIRE_ALL") == "1" || os.Getenv("CI") != "" }
 
 // Skip skips the test with the reason, or fails it under RequireAll.
 func Skip(t testing.TB, format string, args ...any) {

@@ -1,0 +1,206 @@
+package report
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"codeberg.org/go-fonts/liberation/liberationsansregular"
+
+	"github.com/mlbench/mlbench/bench"
+)
+
+// HTML is the format of the one-file HTML report (WriteHTML).
+const HTML Format = "html"
+
+// RunInfo is the part of a run's run.json (written by `mlbench run`) that
+// the HTML report shows as provenance.
+type RunInfo struct {
+	Command    []string          `json:"command"`
+	FinishedAt string            `json:"finished_at"`
+	Size       string            `json:"size"`
+	Threads    int               `json:"threads"`
+	Device     string            `json:"device"`
+	Reps       int               `json:"reps"`
+	Warmup     int               `json:"warmup"`
+	Timeout    string            `json:"timeout"`
+	Jobs       int               `json:"jobs"`
+	Skipped    map[string]string `json:"skipped"`
+	ThreadEnv  []string          `json:"thread_env"`
+	Parts      []RunInfo         `json:"parts"`
+}
+
+// LoadRunInfo reads dir/run.json; it returns nil and no error when the
+// directory has none (a run interrupted before its end writes none).
+func LoadRunInfo(dir string) (*RunInfo, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ri RunInfo
+	if err := json.Unmarshal(b, &ri); err != nil {
+		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, "run.json"), err)
+	}
+	return &ri, nil
+}
+
+// Page says what an HTML page is about.
+type Page struct {
+	Title  string   // the page's heading
+	Source string   // where the results came from (a directory), shown as is
+	Run    *RunInfo // nil when unknown
+}
+
+//go:embed page.html.tmpl
+var pageTemplate string
+
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"cls": cellClass,
+}).Parse(pageTemplate))
+
+// fontFaceCSS declares the font every SVG of the page is measured with,
+// embedded, so that labels look the same in every browser, offline.
+func fontFaceCSS() template.CSS {
+	return template.CSS(`@font-face{font-family:"Liberation Sans";font-style:normal;font-weight:normal;` +
+		`src:url(data:font/ttf;base64,` + base64.StdEncoding.EncodeToString(liberationsansregular.TTF) + `) format("truetype");}`)
+}
+
+// htmlFigure is a figure as the page shows it.
+type htmlFigure struct {
+	ID, Title, Caption string
+	SVG                template.HTML
+	Err                string // the figure could not be drawn
+}
+
+// inlineSVG renders f for the page: no XML prolog, the page's font.
+func inlineSVG(f *figure) htmlFigure {
+	h := htmlFigure{ID: "fig-" + f.Name, Title: f.Title, Caption: f.Caption}
+	b, err := f.svg(false)
+	if err != nil {
+		h.Err = err.Error()
+		return h
+	}
+	s := string(b)
+	if i := strings.Index(s, "<svg "); i >= 0 {
+		s = s[i:]
+	}
+	s = strings.Replace(s, "<svg ", `<svg class="plot" role="img" aria-label="`+template.HTMLEscapeString(f.Title)+`" `, 1)
+	h.SVG = template.HTML(s)
+	return h
+}
+
+type htmlTable struct {
+	Header []string
+	Rows   [][]string
+}
+
+type htmlSection struct {
+	ID, Title, Setup string
+	Table            htmlTable
+	Lines            []string
+	Figures          []htmlFigure
+}
+
+type htmlScaling struct {
+	ID, Title string
+	Table     htmlTable
+	Figure    *htmlFigure
+}
+
+// htmlBlock is a section, or a task's scaling table after its last section.
+type htmlBlock struct {
+	Section *htmlSection
+	Scaling *htmlScaling
+}
+
+type pageData struct {
+	Page
+	FontCSS    template.CSS
+	Headline   *headline
+	Provenance *provenance
+	Blocks     []htmlBlock
+	Compare    []*htmlSection
+}
+
+// WriteHTML writes one self-contained HTML page for one run: the headline
+// matrix, the provenance, and per (task, variant) the table, its notes and
+// its plots. It needs no network, no other file and no JavaScript.
+func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
+	if len(results) == 0 {
+		return fmt.Errorf("no results to report")
+	}
+	secs, err := build(results)
+	if err != nil {
+		return err
+	}
+	d := pageData{Page: page, FontCSS: fontFaceCSS(), Headline: buildHeadline(secs), Provenance: buildProvenance(results, page.Run)}
+	if d.Title == "" {
+		d.Title = "mlbench report"
+	}
+	for i, s := range secs {
+		d.Blocks = append(d.Blocks, htmlBlock{Section: pageSection(s)})
+		if i+1 < len(secs) && secs[i+1].Task == s.Task {
+			continue
+		}
+		var same []*section
+		for _, t := range secs[:i+1] {
+			if t.Task == s.Task {
+				same = append(same, t)
+			}
+		}
+		if len(same) > 1 {
+			phase, header, rows := scalingTable(same)
+			sc := &htmlScaling{ID: slug(s.Task, "scaling"), Title: fmt.Sprintf("%s scaling (%s median)", s.Task, phase),
+				Table: htmlTable{header, rows}}
+			if f := scalingFigure(same); f != nil {
+				h := inlineSVG(f)
+				sc.Figure = &h
+			}
+			d.Blocks = append(d.Blocks, htmlBlock{Scaling: sc})
+		}
+	}
+	return pageTmpl.Execute(w, d)
+}
+
+func pageSection(s *section) *htmlSection {
+	header, rows := sectionTable(s)
+	h := &htmlSection{ID: slug(s.Task, s.Variant), Title: s.Title(), Setup: setupLine(s),
+		Table: htmlTable{header, rows}, Lines: sectionLines(s)}
+	for _, f := range sectionFigures(s) {
+		h.Figures = append(h.Figures, inlineSVG(f))
+	}
+	return h
+}
+
+// cellClass styles a table cell by what it says.
+func cellClass(text string) string {
+	switch {
+	case strings.HasPrefix(text, "FAILED"):
+		return "failed"
+	case strings.HasSuffix(text, " faster"):
+		return "faster"
+	case strings.HasSuffix(text, " slower"):
+		return "slower"
+	case strings.HasSuffix(text, " ~"):
+		return "same"
+	case text == "ref":
+		return "ref"
+	case strings.HasPrefix(text, "~ (p="):
+		return "same"
+	case strings.HasPrefix(text, "-") && strings.Contains(text, "% (p="):
+		return "faster"
+	case strings.HasPrefix(text, "+") && strings.Contains(text, "% (p="):
+		return "slower"
+	}
+	return ""
+}
