@@ -46,6 +46,9 @@ type Config struct {
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
 	OnResult func(r *Result, index, total int)
+	// Lock is the caller's lock on OutDir (LockDir); when nil, Run takes
+	// the lock itself for its duration.
+	Lock *DirLock
 }
 
 // Job is one (task, case, implementation) to run.
@@ -143,8 +146,12 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 			}
 		}
 	}
-	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("results directory: %w", err)
+	if cfg.Lock == nil {
+		lock, err := LockDir(cfg.OutDir)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
 	}
 	work := cfg.WorkDir
 	if work == "" {

@@ -197,7 +197,9 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	var names []string
 	for _, f := range files {
-		names = append(names, f.Name())
+		if f.Name() != LockFile {
+			names = append(names, f.Name())
+		}
 	}
 	assert.Len(t, names, len(jobs), "%v", names)
 	for _, n := range names {
@@ -467,4 +469,23 @@ func TestRunGoesOnFromACheckpointWithResume(t *testing.T) {
 	var stored Result
 	require.NoError(t, readJSON(filepath.Join(cfg.OutDir, ResultFileName(r)), &stored))
 	assert.Len(t, stored.EarlierParts, 1)
+}
+
+func TestRunRefusesASecondRunIntoTheSameDirectory(t *testing.T) {
+	cfg := testConfig(t)
+	task := fakeTask()
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	held, err := LockDir(cfg.OutDir)
+	require.NoError(t, err)
+	_, err = Run(context.Background(), cfg, jobs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("in use by another mlbench run (pid %d)", os.Getpid()))
+	_, err = LockDir(cfg.OutDir)
+	assert.ErrorContains(t, err, "in use", "a second lock from elsewhere is refused too")
+
+	held.Unlock()
+	held.Unlock()
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err, "free once the holder let go")
+	assert.Equal(t, StatusOK, rs[0].Status, rs[0].Reason)
 }

@@ -283,15 +283,19 @@ func runAction(c *cli.Context) error {
 		Reps: c.Int("reps"), Warmup: c.Int("warmup"), Threads: c.Int("threads"), Device: c.String("device"),
 		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(), Resume: c.Bool("resume"),
 	}
+	// The lock comes first: a second run into out is refused before it
+	// looks at, or writes, anything there.
+	if cfg.Lock, err = bench.LockDir(out); err != nil {
+		return err
+	}
+	defer cfg.Lock.Unlock()
 	var earlier []runInfo
 	if cfg.Resume {
 		if earlier, err = checkResume(out, cfg); err != nil {
 			return err
 		}
-	} else if _, err := os.Stat(out); err == nil {
-		if ents, _ := os.ReadDir(out); len(ents) > 0 {
-			return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
-		}
+	} else if ents, _ := os.ReadDir(out); len(ents) > 1 || len(ents) == 1 && ents[0].Name() != bench.LockFile {
+		return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
 	}
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
