@@ -123,6 +123,10 @@ type Result struct {
 	Reference        string    `json:"reference,omitempty"` // impl id the parity was judged against
 	Size             string    `json:"size,omitempty"`
 	Host             *HostInfo `json:"host,omitempty"`
+	// Reps and Warmup are the repetitions the spec asked for; --resume
+	// reuses only a result made with the same.
+	Reps   int `json:"reps,omitempty"`
+	Warmup int `json:"warmup,omitempty"`
 }
 
 // Part is one process of a job made in several: it ended without a result

@@ -201,7 +201,9 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 }
 
 // reusable is the stored result of j when cfg.Resume is set and that result
-// passed with this run's size, threads and device; nil otherwise.
+// passed with this run's size, threads, device, repetitions and warm-ups;
+// nil otherwise (a result that does not record its repetitions is not
+// reused: it cannot show that it was made like the rest of this run).
 func reusable(cfg Config, j Job) *Result {
 	if !cfg.Resume {
 		return nil
@@ -210,8 +212,10 @@ func reusable(cfg Config, j Job) *Result {
 	if err := readJSON(filepath.Join(cfg.OutDir, jobFileName(j)), &r); err != nil {
 		return nil
 	}
+	d := repetitions(cfg, j)
 	if r.Status != StatusOK || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
-		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device {
+		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device ||
+		r.Reps != d.Reps || r.Warmup != d.Warmup {
 		return nil
 	}
 	r.Parity = nil
@@ -344,6 +348,7 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	r.Samples = pr.Samples
 	r.Stderr = tail(pr.Stderr, 2000)
 	r.Size, r.Host = cfg.Size, cfg.Host
+	r.Reps, r.Warmup = spec.Reps, spec.Warmup
 	return r
 }
 
@@ -362,6 +367,18 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// repetitions are the warm-ups and timed repetitions job j runs with.
+func repetitions(cfg Config, j Job) Defaults {
+	d := j.Task.Defaults(cfg.Size)
+	if cfg.Reps > 0 {
+		d.Reps = cfg.Reps
+	}
+	if cfg.Warmup >= 0 {
+		d.Warmup = cfg.Warmup
+	}
+	return d
 }
 
 // makeSpec builds the spec of job j, with the result going into dir.
@@ -387,13 +404,7 @@ func makeSpec(cfg Config, j Job, dir string) (*Spec, error) {
 		}
 		params["trained"] = m.Trained
 	}
-	d := j.Task.Defaults(cfg.Size)
-	if cfg.Reps > 0 {
-		d.Reps = cfg.Reps
-	}
-	if cfg.Warmup >= 0 {
-		d.Warmup = cfg.Warmup
-	}
+	d := repetitions(cfg, j)
 	// Round-trip the params through JSON so the spec's numbers are what
 	// every implementation sees (float64), also for the Go worker.
 	b, err := json.Marshal(params)

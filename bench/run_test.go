@@ -489,3 +489,32 @@ func TestRunRefusesASecondRunIntoTheSameDirectory(t *testing.T) {
 	require.NoError(t, err, "free once the holder let go")
 	assert.Equal(t, StatusOK, rs[0].Status, rs[0].Reason)
 }
+
+func TestRunResumeReusesOnlyTheSameRepsAndWarmup(t *testing.T) {
+	cfg := testConfig(t)
+	task := fakeTask()
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	first, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	require.Equal(t, StatusOK, first[0].Status)
+	assert.Equal(t, 3, first[0].Reps, "the task's default")
+	assert.Equal(t, 1, first[0].Warmup)
+
+	stored := filepath.Join(cfg.OutDir, ResultFileName(first[0]))
+	b, err := os.ReadFile(stored)
+	require.NoError(t, err)
+	cfg.Resume = true
+	cfg.Launcher = fakeLauncher{missing: map[string]bool{"ok": true}} // only reuse can pass
+	for _, c := range []struct{ reps, warmup int }{{2, -1}, {0, 0}, {20, 5}} {
+		require.NoError(t, os.WriteFile(stored, b, 0o644))
+		cfg.Reps, cfg.Warmup = c.reps, c.warmup
+		rs, err := Run(context.Background(), cfg, jobs)
+		require.NoError(t, err)
+		assert.Equal(t, StatusFailed, rs[0].Status, "reps %d warmup %d: not reused", c.reps, c.warmup)
+	}
+	require.NoError(t, os.WriteFile(stored, b, 0o644))
+	cfg.Reps, cfg.Warmup = 3, 1
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	assert.Equal(t, StatusOK, rs[0].Status, "the same repetitions, given explicitly: reused")
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,11 +146,11 @@ func TestCheckResume(t *testing.T) {
 	require.NoError(t, err, "a first part that wrote no run.json")
 	assert.Empty(t, parts)
 
-	require.NoError(t, writeRunInfo(out, cfg, 3, nil, nil))
+	require.NoError(t, writeRunInfo(out, cfg, 3, nil, nil, time.Now(), stateFinished))
 	parts, err = checkResume(out, cfg)
 	require.NoError(t, err)
 	require.Len(t, parts, 1)
-	require.NoError(t, writeRunInfo(out, cfg, 3, nil, parts))
+	require.NoError(t, writeRunInfo(out, cfg, 3, nil, parts, time.Now(), stateRunning))
 	parts, err = checkResume(out, cfg)
 	require.NoError(t, err)
 	assert.Len(t, parts, 2, "every earlier part is kept")

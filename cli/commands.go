@@ -304,6 +304,12 @@ func runAction(c *cli.Context) error {
 		prog.clear()
 		live.add(r)
 	}
+	// run.json is written before the first job, so that a run killed
+	// half-way still records its settings for --resume to check.
+	started := time.Now().UTC()
+	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	results, err := bench.Run(ctx, cfg, jobs)
@@ -311,7 +317,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier); err != nil {
+	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateFinished); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "\nResults in %s\n\n", out)
@@ -348,7 +354,9 @@ func dedupSkips(ss []bench.Skip) []bench.Skip {
 // parts (--resume) lists the earlier parts in Parts, oldest first.
 type runInfo struct {
 	Command  []string          `json:"command"`
-	Started  string            `json:"finished_at"`
+	State    string            `json:"state"` // stateRunning, stateFinished, stateInterrupted
+	Started  string            `json:"started_at"`
+	Finished string            `json:"finished_at,omitempty"`
 	Size     string            `json:"size"`
 	Threads  int               `json:"threads"`
 	Device   string            `json:"device"`
@@ -368,7 +376,10 @@ type runInfo struct {
 func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
 	b, err := os.ReadFile(filepath.Join(out, "run.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil // an interrupted first part writes no run.json; its results still count
+		// Written at the start since the directory was locked; a run of an
+		// older mlbench wrote it at the end only. Each result records its
+		// own settings, which bench.Run checks before reusing it.
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -387,10 +398,22 @@ func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
 	return append(parts, ri), nil
 }
 
-func writeRunInfo(out string, cfg bench.Config, n int, skipped []bench.Skip, earlier []runInfo) error {
-	ri := runInfo{Command: os.Args, Started: time.Now().UTC().Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
+// States of a run in run.json.
+const (
+	stateRunning     = "running" // or killed: nothing ended it
+	stateFinished    = "finished"
+	stateInterrupted = "interrupted"
+)
+
+// writeRunInfo writes out/run.json in state; it is written when the run
+// starts and again when it ends.
+func writeRunInfo(out string, cfg bench.Config, n int, skipped []bench.Skip, earlier []runInfo, started time.Time, state string) error {
+	ri := runInfo{Command: os.Args, State: state, Started: started.Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
 		Device: cfg.Device, Reps: cfg.Reps, Warmup: cfg.Warmup, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host,
 		ThreadEn: bench.ThreadEnv(cfg.Threads), Parts: earlier}
+	if state != stateRunning {
+		ri.Finished = time.Now().UTC().Format(time.RFC3339)
+	}
 	for _, s := range dedupSkips(skipped) {
 		if ri.Skipped == nil {
 			ri.Skipped = map[string]string{}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mlbench/mlbench/bench"
+)
+
+// The test binary doubles as a fake Python (MLBENCH_PYTHON points at it) and
+// as the mlbench command itself, so that whole runs are tested without any
+// framework installed.
+func TestMain(m *testing.M) {
+	switch {
+	case os.Getenv("MLBENCH_CLI_FAKE") != "" && len(os.Args) > 1 && strings.HasSuffix(os.Args[1], ".py"):
+		os.Exit(fakePython(os.Getenv("MLBENCH_CLI_FAKE"), os.Args))
+	case os.Getenv("MLBENCH_CLI_MAIN") == "1":
+		os.Exit(Main(append([]string{"mlbench"}, os.Args[1:]...), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// fakePython is the implementation started as "python SCRIPT --spec PATH":
+// it writes a passing result ("ok"), or says it started and hangs ("hang").
+func fakePython(mode string, args []string) int {
+	spec, err := bench.ReadSpec(args[len(args)-1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if mode == "hang" {
+		_ = os.WriteFile(filepath.Join(filepath.Dir(spec.ResultPath), "..", "..", "started"), nil, 0o644)
+		time.Sleep(time.Hour)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"schema_version": bench.SchemaVersion, "task": spec.Task, "variant": spec.Variant, "impl": spec.Impl,
+		"language": "python", "framework": "fake", "params": spec.Params, "datasets": spec.Datasets,
+		"threads": spec.Threads, "device": spec.Device,
+		"phases": map[string][]float64{"fit": {0.01, 0.011, 0.012}}, "metrics": map[string]float64{"r2": 0.6},
+		"probes": map[string][]float64{"coef": {1, 2}},
+	})
+	if err := os.WriteFile(spec.ResultPath, b, 0o644); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// fakeCheckout is a checkout whose only runnable implementation is the
+// reference of classical/linreg (python-sklearn, played by this binary),
+// with its inputs in place.
+func fakeCheckout(t *testing.T, mode string) string {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "reference", "python"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "reference", "python", "classical.py"), nil, 0o644))
+	ds := filepath.Join(root, "data", "processed", "california_housing")
+	require.NoError(t, os.MkdirAll(ds, 0o755))
+	for _, n := range []string{"X.npy", "y.npy", "train_idx.npy", "test_idx.npy"} {
+		require.NoError(t, os.WriteFile(filepath.Join(ds, n), []byte(n), 0o644))
+	}
+	require.NoError(t, bench.WriteJSONAtomic(filepath.Join(ds, "meta.json"),
+		bench.DatasetRef{Name: "california_housing", SHA256: "abc", Source: "test"}))
+	self, err := os.Executable()
+	require.NoError(t, err)
+	t.Setenv("MLBENCH_PYTHON", self)
+	t.Setenv("MLBENCH_CLI_FAKE", mode)
+	return root
+}
+
+func readRunInfo(t *testing.T, out string) runInfo {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, "run.json"))
+	require.NoError(t, err)
+	var ri runInfo
+	require.NoError(t, json.Unmarshal(b, &ri))
+	return ri
+}
+
+func TestRunWritesRunJSONAtStartAndEnd(t *testing.T) {
+	root := fakeCheckout(t, "ok")
+	out := filepath.Join(root, "results", "r")
+	code, _, errOut := run(t, "--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn", "--out", out, "--threads", "1")
+	require.Equal(t, 0, code, errOut)
+	ri := readRunInfo(t, out)
+	assert.Equal(t, stateFinished, ri.State)
+	assert.NotEmpty(t, ri.Started)
+	assert.NotEmpty(t, ri.Finished)
+}
+
