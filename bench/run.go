@@ -112,7 +112,8 @@ func Runnable(jobs []Job, l Launcher) (ok []Job, skipped []Skip) {
 // stores every result atomically in cfg.OutDir. A job that crashes, hangs,
 // or writes an invalid result becomes a failed result; the run goes on.
 // Run returns an error only for problems that stop the whole run (bad
-// configuration, data not prepared, results directory not writable).
+// configuration, data not prepared, results directory not writable), and
+// ctx's error when ctx ended during the run, even during its last job.
 func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 	if cfg.Threads < 1 {
 		return nil, fmt.Errorf("threads %d < 1", cfg.Threads)
@@ -174,6 +175,10 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		r := reusable(cfg, j)
 		if r == nil {
 			r = runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
+			if ctx.Err() != nil && r.Status != StatusOK {
+				// Killed because the run was stopped, not because it failed.
+				r.Reason = "interrupted: the run was stopped during this job (" + r.Reason + ")"
+			}
 		}
 		key := j.Task.ID + "\x00" + j.Case.Variant
 		if j.Impl.ID == j.Task.Reference {
@@ -195,6 +200,9 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		out = append(out, r)
 		if cfg.OnResult != nil {
 			cfg.OnResult(r, n, len(jobs))
+		}
+		if err := ctx.Err(); err != nil {
+			return out, err // also after the last job: the run did not end by itself
 		}
 	}
 	return out, nil

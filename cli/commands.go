@@ -314,6 +314,13 @@ func runAction(c *cli.Context) error {
 	defer stop()
 	results, err := bench.Run(ctx, cfg, jobs)
 	prog.clear()
+	if err != nil && ctx.Err() != nil {
+		if werr := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateInterrupted); werr != nil {
+			return werr
+		}
+		return cli.Exit(fmt.Sprintf("interrupted after %d of %d jobs (--resume --out %s goes on with it)",
+			len(results), len(jobs), out), ExitInterrupted)
+	}
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,3 +96,63 @@ func TestRunWritesRunJSONAtStartAndEnd(t *testing.T) {
 	assert.NotEmpty(t, ri.Finished)
 }
 
+// startCLI runs `mlbench ARGS` as a child process (this test binary).
+func startCLI(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), "MLBENCH_CLI_MAIN=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, &stderr
+}
+
+func waitFor(t *testing.T, path string) {
+	t.Helper()
+	for i := 0; i < 600; i++ {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never appeared", path)
+}
+
+func TestRunInterruptedDuringTheLastJob(t *testing.T) {
+	root := fakeCheckout(t, "hang")
+	out := filepath.Join(root, "results", "r")
+	cmd, stderr := startCLI(t, "--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn", "--out", out, "--threads", "1")
+	waitFor(t, filepath.Join(out, "started"))
+	ri := readRunInfo(t, out)
+	assert.Equal(t, stateRunning, ri.State, "run.json is written before the first job")
+	assert.Equal(t, 1, ri.Threads)
+
+	// A second run into the same directory is refused while this one runs.
+	code, _, errOut := run(t, "--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn", "--out", out, "--threads", "1", "--resume")
+	oneLineError(t, code, errOut, fmt.Sprintf("in use by another mlbench run (pid %d)", cmd.Process.Pid))
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, stderr.String())
+	assert.Equal(t, ExitInterrupted, ee.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "interrupted")
+	assert.Equal(t, stateInterrupted, readRunInfo(t, out).State)
+	var r bench.Result
+	b, err := os.ReadFile(filepath.Join(out, "classical_linreg.replicate=1.python-sklearn.result.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &r))
+	assert.Equal(t, bench.StatusFailed, r.Status)
+	assert.Contains(t, r.Reason, "interrupted")
+
+	// --resume runs the interrupted job again.
+	t.Setenv("MLBENCH_CLI_FAKE", "ok")
+	code, _, errOut = run(t, "--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn", "--out", out, "--threads", "1", "--resume")
+	require.Equal(t, 0, code, errOut)
+	ri = readRunInfo(t, out)
+	assert.Equal(t, stateFinished, ri.State)
+	require.Len(t, ri.Parts, 1)
+	assert.Equal(t, stateInterrupted, ri.Parts[0].State)
+}
