@@ -233,9 +233,14 @@ func DecodeResult(b []byte) (*Result, error) {
 	return &r, nil
 }
 
+// MaxPhaseSeconds bounds one timed phase: a year. No run lasts that long, and
+// with the bound the statistics of phases (sums, ratios) cannot overflow.
+const MaxPhaseSeconds = 365 * 24 * 3600
+
 // Validate checks a result as written by an implementation: the schema
 // version, the identity fields, and that every timing and metric is a finite
-// number (NaN or Inf anywhere makes the result invalid).
+// number (NaN or Inf anywhere makes the result invalid) and every timing is
+// within [0, MaxPhaseSeconds].
 func (r *Result) Validate() error {
 	if r.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("invalid result: schema_version %d, want %d", r.SchemaVersion, SchemaVersion)
@@ -250,7 +255,7 @@ func (r *Result) Validate() error {
 	}
 	for _, k := range sortedKeys(r.Phases) {
 		for i, v := range r.Phases[k] {
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxPhaseSeconds {
 				return fmt.Errorf("invalid result: phase %s[%d] = %v", k, i, v)
 			}
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -48,6 +49,15 @@ type row struct {
 func (r *row) mainMedian(main string) (float64, bool) {
 	s, ok := r.Sums[main]
 	return s.Median, ok
+}
+
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // failure says whether a result counts as failed, and why.
@@ -203,7 +213,11 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 			if !ok || ref.Median <= 0 {
 				continue
 			}
-			w.Ratios[p] = stats.MedianRatio(w.R.Phases[p], s.Ref.R.Phases[p])
+			rt := stats.MedianRatio(w.R.Phases[p], s.Ref.R.Phases[p])
+			if !finite(rt.Ratio, rt.Lo, rt.Hi) {
+				continue // a reference phase too small to divide by
+			}
+			w.Ratios[p] = rt
 			w.VsRef[p] = stats.Compare(s.Ref.R.Phases[p], w.R.Phases[p])
 		}
 	}

@@ -344,3 +344,55 @@ func TestParityTextSaysWhyNothingWasCompared(t *testing.T) {
 	p.Checks[0] = bench.ParityCheck{Name: "metric_rel:inertia", Value: 0.07, Limit: 0.01, Measured: true}
 	assert.Equal(t, "metric_rel:inertia 0.07 vs limit 0.01", parityText(p))
 }
+
+func TestLoadFailsResultsThatDoNotValidate(t *testing.T) {
+	dir := t.TempDir()
+	ok := func(impl string, fit ...float64) *bench.Result {
+		return &bench.Result{SchemaVersion: 1, Task: "classical/linreg", Impl: impl, Language: "x", Framework: "x",
+			Status: bench.StatusOK, Reference: "python-sklearn", Phases: map[string][]float64{"fit": fit},
+			Metrics: map[string]float64{"r2": 0.6}}
+	}
+	for _, r := range []*bench.Result{
+		ok("python-sklearn", 0.002, 0.002, 0.002),
+		ok("rust-linfa", -1.5, -1.5, -1.5), // edited by hand
+		ok("rust-smartcore", 1e308, 1e308, 1e308),
+		ok("go-gonum", 0.001, 0.001, 0.001),
+	} {
+		require.NoError(t, bench.WriteJSONAtomic(filepath.Join(dir, bench.ResultFileName(r)), r))
+	}
+	rs, err := Load(dir)
+	require.NoError(t, err)
+	got := map[string]*bench.Result{}
+	for _, r := range rs {
+		got[r.Impl] = r
+	}
+	for _, id := range []string{"rust-linfa", "rust-smartcore"} {
+		assert.Equal(t, bench.StatusFailed, got[id].Status, id)
+		assert.Contains(t, got[id].Reason, "invalid result file: invalid result: phase fit[0]", id)
+	}
+	assert.Equal(t, bench.StatusOK, got["go-gonum"].Status)
+	for _, f := range []Format{Markdown, JSON, CSV} {
+		var b bytes.Buffer
+		require.NoError(t, Write(&b, rs, f), f)
+		assert.NotContains(t, b.String(), "-1.50", f)
+		assert.NotContains(t, b.String(), "-106", f)
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	assert.Contains(t, b.String(), "0.50", "go-gonum against the reference")
+}
+
+func TestRatiosNeverOverflow(t *testing.T) {
+	rs := []*bench.Result{
+		{SchemaVersion: 1, Task: "classical/linreg", Impl: "python-sklearn", Language: "x", Framework: "x",
+			Status: bench.StatusOK, Phases: map[string][]float64{"fit": {5e-324, 5e-324, 5e-324}}},
+		{SchemaVersion: 1, Task: "classical/linreg", Impl: "go-gonum", Language: "x", Framework: "x",
+			Status: bench.StatusOK, Reference: "python-sklearn", Phases: map[string][]float64{"fit": {1e6, 1e6, 1e6}}},
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, JSON), "no +Inf for encoding/json to refuse")
+	assert.NotContains(t, b.String(), "Inf")
+	b.Reset()
+	require.NoError(t, Write(&b, rs, Markdown))
+	assert.NotContains(t, b.String(), "Inf")
+}
