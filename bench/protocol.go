@@ -55,6 +55,9 @@ type DatasetRef struct {
 	Official bool   `json:"official"` // byte-identical to the official source
 	Source   string `json:"source"`   // URL, mirror path or package file
 	Note     string `json:"note,omitempty"`
+	// Files are the prepared files as `data prepare` wrote them; a run
+	// refuses inputs that no longer match.
+	Files []FileHash `json:"files,omitempty"`
 }
 
 // Result is what one implementation writes for one spec. The fields down to

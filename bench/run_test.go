@@ -133,8 +133,11 @@ func testConfig(t *testing.T) Config {
 	data := filepath.Join(dir, "data")
 	require.NoError(t, os.MkdirAll(filepath.Join(data, "d"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(data, "d", "X.npy"), []byte("x"), 0o644))
+	_, sum, err := HashFile(filepath.Join(data, "d", "X.npy"))
+	require.NoError(t, err)
 	require.NoError(t, WriteJSONAtomic(filepath.Join(data, "d", "meta.json"),
-		DatasetRef{Name: "d", SHA256: "abc", Official: false, Source: "mirror:d"}))
+		DatasetRef{Name: "d", SHA256: "abc", Official: false, Source: "mirror:d",
+			Files: []FileHash{{Path: "X.npy", Size: 1, SHA256: sum}}}))
 	return Config{DataDir: data, OutDir: filepath.Join(dir, "out"), Size: SizeQuick, Warmup: -1,
 		Threads: 2, Device: "cpu", Timeout: 20 * time.Second, Launcher: fakeLauncher{}}
 }
@@ -517,4 +520,74 @@ func TestRunResumeReusesOnlyTheSameRepsAndWarmup(t *testing.T) {
 	rs, err := Run(context.Background(), cfg, jobs)
 	require.NoError(t, err)
 	assert.Equal(t, StatusOK, rs[0].Status, "the same repetitions, given explicitly: reused")
+}
+
+func TestRunRefusesPreparedFilesChangedSince(t *testing.T) {
+	cfg := testConfig(t)
+	task := fakeTask()
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	require.Equal(t, StatusOK, rs[0].Status)
+	require.Len(t, rs[0].Datasets, 1)
+	assert.Len(t, rs[0].Datasets[0].Files, 1, "the result carries the prepared files' hashes")
+
+	x := filepath.Join(cfg.DataDir, "d", "X.npy")
+	require.NoError(t, os.WriteFile(x, []byte("y"), 0o644)) // same size, other bytes
+	_, err = Run(context.Background(), cfg, jobs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), x+" has sha256")
+	assert.Contains(t, err.Error(), "changed since")
+
+	require.NoError(t, os.WriteFile(x, []byte("xx"), 0o644))
+	_, err = Run(context.Background(), cfg, jobs)
+	assert.ErrorContains(t, err, "has 2 bytes, 1 when it was prepared")
+
+	require.NoError(t, WriteJSONAtomic(filepath.Join(cfg.DataDir, "d", "meta.json"), DatasetRef{Name: "d", SHA256: "abc"}))
+	_, err = Run(context.Background(), cfg, jobs)
+	assert.ErrorContains(t, err, "records no file hashes")
+}
+
+func TestVerifyFilesCachesByMtime(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a")
+	require.NoError(t, os.WriteFile(p, []byte("abc"), 0o644))
+	n, sum, err := HashFile(p)
+	require.NoError(t, err)
+	want := []FileHash{{Path: "a", Size: n, SHA256: sum}}
+	require.NoError(t, VerifyFiles(dir, want))
+	_, err = os.Stat(filepath.Join(dir, verifiedCache))
+	require.NoError(t, err, "the hash is remembered")
+	// A change that keeps size and mtime is not seen (the documented limit
+	// of the cache); one that moves the mtime is.
+	st, _ := os.Stat(p)
+	require.NoError(t, os.WriteFile(p, []byte("abd"), 0o644))
+	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
+	assert.NoError(t, VerifyFiles(dir, want))
+	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime().Add(time.Second)))
+	assert.ErrorContains(t, VerifyFiles(dir, want), "changed since")
+}
+
+func TestRunRefusesAChangedModel(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ModelsDir = filepath.Join(filepath.Dir(cfg.DataDir), "models")
+	m := filepath.Join(cfg.ModelsDir, "m")
+	require.NoError(t, os.MkdirAll(m, 0o755))
+	meta := map[string]any{"trained": false}
+	for key, name := range map[string]string{"sha256": "model.safetensors", "onnx_sha256": "model.onnx", "tokenizer_sha256": "tokenizer.json"} {
+		require.NoError(t, os.WriteFile(filepath.Join(m, name), []byte(name), 0o644))
+		_, meta[key], _ = HashFile(filepath.Join(m, name))
+	}
+	require.NoError(t, WriteJSONAtomic(filepath.Join(m, "meta.json"), meta))
+	task := fakeTask()
+	task.ModelMeta = "m/meta.json"
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	require.Equal(t, StatusOK, rs[0].Status, rs[0].Reason)
+
+	require.NoError(t, os.WriteFile(filepath.Join(m, "model.onnx"), []byte("altered"), 0o644))
+	_, err = Run(context.Background(), cfg, jobs)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "model.onnx has sha256")
 }

@@ -64,11 +64,14 @@ func fakeCheckout(t *testing.T, mode string) string {
 	require.NoError(t, os.WriteFile(filepath.Join(root, "reference", "python", "classical.py"), nil, 0o644))
 	ds := filepath.Join(root, "data", "processed", "california_housing")
 	require.NoError(t, os.MkdirAll(ds, 0o755))
+	ref := bench.DatasetRef{Name: "california_housing", SHA256: "abc", Source: "test"}
 	for _, n := range []string{"X.npy", "y.npy", "train_idx.npy", "test_idx.npy"} {
 		require.NoError(t, os.WriteFile(filepath.Join(ds, n), []byte(n), 0o644))
+		size, sum, err := bench.HashFile(filepath.Join(ds, n))
+		require.NoError(t, err)
+		ref.Files = append(ref.Files, bench.FileHash{Path: n, Size: size, SHA256: sum})
 	}
-	require.NoError(t, bench.WriteJSONAtomic(filepath.Join(ds, "meta.json"),
-		bench.DatasetRef{Name: "california_housing", SHA256: "abc", Source: "test"}))
+	require.NoError(t, bench.WriteJSONAtomic(filepath.Join(ds, "meta.json"), ref))
 	self, err := os.Executable()
 	require.NoError(t, err)
 	t.Setenv("MLBENCH_PYTHON", self)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -238,7 +239,10 @@ func resolve(d *dataset, o *Options, man *Manifest) ([]*obtained, error) {
 
 func prepareOne(d *dataset, o *Options, man *Manifest) error {
 	target := filepath.Join(o.Root, filepath.FromSlash(d.dir))
-	old, _ := readMeta(target, d.outputs)
+	old, err := readMeta(target, d.outputs)
+	if err != nil {
+		o.logf("%s: %s no longer matches what was prepared (%v): preparing it again", d.name, target, err)
+	}
 	// Download mode with published sha256s: trust an up-to-date meta.json
 	// without touching the network or the cache.
 	if old != nil && man == nil && d.kind == "" && allSHAKnown(d) &&
@@ -346,6 +350,9 @@ func staged(target string, fill func(out string) (*bench.DatasetRef, error)) (er
 	if err != nil {
 		return err
 	}
+	if ref.Files, err = hashTree(stage); err != nil {
+		return err
+	}
 	meta := filepath.Join(stage, "meta.json")
 	if err := bench.WriteJSONAtomic(meta, ref); err != nil {
 		return err
@@ -375,8 +382,33 @@ func staged(target string, fill func(out string) (*bench.DatasetRef, error)) (er
 	return nil
 }
 
-// readMeta returns dir's meta.json when it exists, parses, and every output
-// file is present.
+// hashTree records every regular file under dir (meta.json excluded).
+func hashTree(dir string) ([]bench.FileHash, error) {
+	var out []bench.FileHash
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == filepath.Join(dir, "meta.json") {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", path)
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		n, sum, err := bench.HashFile(path)
+		if err != nil {
+			return err
+		}
+		out = append(out, bench.FileHash{Path: filepath.ToSlash(rel), Size: n, SHA256: sum})
+		return nil
+	})
+	return out, err
+}
+
+// readMeta returns dir's meta.json when it exists, parses, every output file
+// is present, and every file it records still has its size and sha256 (a
+// dataset altered since it was prepared is prepared again).
 func readMeta(dir string, outputs []string) (*bench.DatasetRef, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 	if err != nil {
@@ -396,6 +428,12 @@ func readMeta(dir string, outputs []string) (*bench.DatasetRef, error) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			return nil, fmt.Errorf("%s missing", f)
 		}
+	}
+	if len(ref.Files) == 0 {
+		return nil, fmt.Errorf("meta.json records no file hashes (prepared by an older mlbench)")
+	}
+	if err := bench.VerifyFiles(dir, ref.Files); err != nil {
+		return nil, err
 	}
 	return &ref, nil
 }
