@@ -591,3 +591,24 @@ func TestRunRefusesAChangedModel(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "model.onnx has sha256")
 }
+
+func TestErrorLineNamesTheError(t *testing.T) {
+	for _, c := range []struct{ stderr, want string }{
+		{"some library noise\nfatal: boom\n", "fatal: boom"},
+		{"fatal error: thread exhaustion\n\nruntime stack:\nruntime.throw()\n\truntime/panic.go:1101 +0x48\nruntime/mgc.go:1695 +0x105\n",
+			"fatal error: thread exhaustion"},
+		{"panic: runtime error: makeslice: len out of range\n\ngoroutine 1 [running]:\nmain.main()\n\t/x/main.go:5 +0x1d\nexit status 2\n",
+			"panic: runtime error: makeslice: len out of range"},
+		{"Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    f()\n  File \"x.py\", line 2, in f\n    raise ValueError('bad idx')\nValueError: bad idx\n",
+			"ValueError: bad idx"},
+		{"thread 'main' panicked at src/lib.rs:281:37:\ncapacity overflow\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+			"thread 'main' panicked at src/lib.rs:281:37: capacity overflow"},
+		{"loading...\nerror: spec /x: unknown field `bogus`\n", "error: spec /x: unknown field `bogus`"},
+		{"W0101 warming up\nterminate called after throwing an instance of 'c10::Error'\n  what():  CUDA out of memory\nframe #0\nframe #1\n",
+			"terminate called after throwing an instance of 'c10::Error'"},
+		{"just a line\nthe last one\n", "the last one"},
+		{"", "(nothing on stderr)"},
+	} {
+		assert.Equal(t, c.want, errorLine([]byte(c.stderr)), c.stderr)
+	}
+}
