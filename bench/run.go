@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,8 +117,8 @@ func Runnable(jobs []Job, l Launcher) (ok []Job, skipped []Skip) {
 // configuration, data not prepared, results directory not writable), and
 // ctx's error when ctx ended during the run, even during its last job.
 func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
-	if cfg.Threads < 1 {
-		return nil, fmt.Errorf("threads %d < 1", cfg.Threads)
+	if cfg.Threads < 1 || cfg.Threads > MaxThreads() {
+		return nil, fmt.Errorf("threads %d: want 1 to %d (4 per logical CPU)", cfg.Threads, MaxThreads())
 	}
 	if cfg.Device != "cpu" && cfg.Device != "cuda" {
 		return nil, fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
@@ -260,6 +261,11 @@ func ResultFileName(r *Result) string {
 func jobFileName(j Job) string {
 	return ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID})
 }
+
+// MaxThreads is the most threads a run may ask for: 4 per logical CPU.
+// More only slows every implementation down, and some do not survive it
+// (100000 made Go's runtime die of thread exhaustion).
+func MaxThreads() int { return 4 * runtime.NumCPU() }
 
 // ThreadEnv is every thread knob --threads sets, as environment entries.
 func ThreadEnv(n int) []string {

@@ -612,3 +612,10 @@ func TestErrorLineNamesTheError(t *testing.T) {
 		assert.Equal(t, c.want, errorLine([]byte(c.stderr)), c.stderr)
 	}
 }
+
+func TestRunBoundsThreads(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Threads = MaxThreads() + 1
+	_, err := Run(context.Background(), cfg, Plan([]*Task{fakeTask()}, nil, SizeQuick))
+	assert.ErrorContains(t, err, "4 per logical CPU")
+}

@@ -62,6 +62,8 @@ func TestRunBadInput(t *testing.T) {
 	oneLineError(t, code, errOut, `--size "huge"`)
 	code, _, errOut = run(t, "--root", root, "run", "--threads", "0")
 	oneLineError(t, code, errOut, "--threads 0")
+	code, _, errOut = run(t, "--root", root, "run", "--threads", "100000")
+	oneLineError(t, code, errOut, "--threads 100000: want 1 to")
 	code, _, errOut = run(t, "--root", root, "run", "--device", "tpu")
 	oneLineError(t, code, errOut, `--device "tpu"`)
 	code, _, errOut = run(t, "--root", root, "run", "--bogus")

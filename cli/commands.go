@@ -247,8 +247,10 @@ func runAction(c *cli.Context) error {
 	if size != bench.SizeQuick && size != bench.SizeFull {
 		return fmt.Errorf("--size %q: want quick or full", size)
 	}
-	if c.Int("threads") < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", c.Int("threads"))
+	if n := c.Int("threads"); n < 1 || n > bench.MaxThreads() {
+		return fmt.Errorf("--threads %d: want 1 to %d (4 per logical CPU)", n, bench.MaxThreads())
+	} else if n > runtime.NumCPU() {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --threads %d is more than the %d logical CPUs: timings will suffer\n", n, runtime.NumCPU())
 	}
 	if d := c.String("device"); d != "cpu" && d != "cuda" {
 		return fmt.Errorf("--device %q: want cpu or cuda", d)

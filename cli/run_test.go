@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,4 +159,13 @@ func TestRunInterruptedDuringTheLastJob(t *testing.T) {
 	assert.Equal(t, stateFinished, ri.State)
 	require.Len(t, ri.Parts, 1)
 	assert.Equal(t, stateInterrupted, ri.Parts[0].State)
+}
+
+func TestRunWarnsAboveTheCPUCount(t *testing.T) {
+	root := fakeCheckout(t, "ok")
+	n := runtime.NumCPU() + 1
+	code, _, errOut := run(t, "--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn",
+		"--out", filepath.Join(root, "r"), "--threads", fmt.Sprint(n))
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, fmt.Sprintf("warning: --threads %d is more than the %d logical CPUs", n, runtime.NumCPU()))
 }
