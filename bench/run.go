@@ -48,6 +48,9 @@ type Config struct {
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
 	OnResult func(r *Result, index, total int)
+	// OnSurvivor, when set, is called when Run ended an implementation
+	// process that an earlier, killed run into OutDir had left running.
+	OnSurvivor func()
 	// Lock is the caller's lock on OutDir (LockDir); when nil, Run takes
 	// the lock itself for its duration.
 	Lock *DirLock
@@ -151,6 +154,11 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 			return nil, err
 		}
 		defer lock.Unlock()
+	}
+	// An implementation left running by a killed orchestrator would slow
+	// every job of this run.
+	if killSurvivor(cfg.OutDir) && cfg.OnSurvivor != nil {
+		cfg.OnSurvivor()
 	}
 	work := cfg.WorkDir
 	if work == "" {
@@ -311,7 +319,8 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	argv = append(append([]string{}, argv...), "--spec", specPath)
 	env := ThreadEnv(cfg.Threads)
 	started = time.Now().UTC()
-	pr := runProcess(ctx, argv, env, dir, cfg.Timeout)
+	pr := runProcess(ctx, argv, env, dir, cfg.Timeout, func(pid int) { recordRunning(cfg.OutDir, pid) })
+	os.Remove(filepath.Join(cfg.OutDir, RunningFile))
 
 	switch {
 	case pr.TimedOut:

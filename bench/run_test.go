@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +22,29 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("MLBENCH_FAKE_IMPL"); mode != "" {
 		os.Exit(fakeImpl(mode, os.Args))
 	}
+	if cfg := os.Getenv("MLBENCH_FAKE_ORCHESTRATOR"); cfg != "" {
+		os.Exit(fakeOrchestrator(cfg))
+	}
 	os.Exit(m.Run())
+}
+
+// fakeOrchestrator runs the reference "ok" and then "hang" with the data and
+// results directories in the JSON file cfgPath (what a killed `mlbench run`
+// would be doing).
+func fakeOrchestrator(cfgPath string) int {
+	var dirs [2]string // data, out
+	if err := readJSON(cfgPath, &dirs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cfg := Config{DataDir: dirs[0], OutDir: dirs[1], Size: SizeQuick, Warmup: -1, Threads: 1, Device: "cpu",
+		Timeout: time.Hour, Launcher: fakeLauncher{}}
+	task := fakeTask("hang")
+	if _, err := Run(context.Background(), cfg, Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 func fakeImpl(mode string, args []string) int {
@@ -618,4 +641,89 @@ func TestRunBoundsThreads(t *testing.T) {
 	cfg.Threads = MaxThreads() + 1
 	_, err := Run(context.Background(), cfg, Plan([]*Task{fakeTask()}, nil, SizeQuick))
 	assert.ErrorContains(t, err, "4 per logical CPU")
+}
+
+func alive(pid int) bool {
+	_, ok := procStartTime(pid)
+	return ok && !zombie(pid)
+}
+
+func TestKilledOrchestratorTakesItsImplementationAlong(t *testing.T) {
+	cfg := testConfig(t)
+	cfgPath := filepath.Join(t.TempDir(), "cfg.json")
+	require.NoError(t, WriteJSONAtomic(cfgPath, [2]string{cfg.DataDir, cfg.OutDir}))
+	orch := exec.Command(os.Args[0])
+	orch.Env = append(os.Environ(), "MLBENCH_FAKE_ORCHESTRATOR="+cfgPath)
+	require.NoError(t, orch.Start())
+	t.Cleanup(func() { _ = orch.Process.Kill(); _ = orch.Wait() })
+
+	var r running
+	for i := 0; i < 400; i++ {
+		if err := readJSON(filepath.Join(cfg.OutDir, RunningFile), &r); err == nil {
+			if b, _ := os.ReadFile(filepath.Join("/proc", fmt.Sprint(r.PID), "cmdline")); strings.Contains(string(b), "--spec") &&
+				strings.Contains(string(b), ".work/001") {
+				break // the "hang" job (the second) is running
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NotZero(t, r.PID, "the run records its running implementation")
+	require.Equal(t, orch.Process.Pid, r.Parent)
+	require.True(t, alive(r.PID))
+	t.Cleanup(func() { _ = syscall.Kill(-r.PID, syscall.SIGKILL) })
+
+	require.NoError(t, orch.Process.Signal(syscall.SIGKILL))
+	_ = orch.Wait()
+	gone := false
+	for i := 0; i < 200 && !gone; i++ {
+		gone = !alive(r.PID)
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.True(t, gone, "the implementation (pid %d) outlived its killed orchestrator", r.PID)
+}
+
+func TestRunEndsASurvivorOfAKilledRun(t *testing.T) {
+	cfg := testConfig(t)
+	require.NoError(t, os.MkdirAll(cfg.OutDir, 0o755))
+	start := func() *exec.Cmd {
+		c := exec.Command("sleep", fakeSleep)
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		require.NoError(t, c.Start())
+		t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+		return c
+	}
+	waited := func(c *exec.Cmd) chan struct{} {
+		ch := make(chan struct{})
+		go func() { _ = c.Wait(); close(ch) }()
+		return ch
+	}
+	// Left by a killed run: ended by the next run into the directory.
+	survivor := start()
+	recordRunning(cfg.OutDir, survivor.Process.Pid)
+	ended := waited(survivor)
+	ran := false
+	cfg.OnSurvivor = func() { ran = true }
+	task := fakeTask()
+	_, err := Run(context.Background(), cfg, Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick))
+	require.NoError(t, err)
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the survivor still runs")
+	}
+	assert.True(t, ran)
+	_, err = os.Stat(filepath.Join(cfg.OutDir, RunningFile))
+	assert.True(t, os.IsNotExist(err))
+
+	// A record whose start time does not match is another process that got
+	// the pid: left alone.
+	other := start()
+	st, ok := procStartTime(other.Process.Pid)
+	require.True(t, ok)
+	require.NoError(t, WriteJSONAtomic(filepath.Join(cfg.OutDir, RunningFile), running{PID: other.Process.Pid, StartTime: st + 1}))
+	ran = false
+	_, err = Run(context.Background(), cfg, Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick))
+	require.NoError(t, err)
+	assert.False(t, ran)
+	assert.True(t, alive(other.Process.Pid), "not ours: not killed")
 }

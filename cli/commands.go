@@ -302,6 +302,9 @@ func runAction(c *cli.Context) error {
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
 	cfg.OnStart = func(j bench.Job, i, n int) { prog.start(i, j.Label()) }
+	cfg.OnSurvivor = func() {
+		fmt.Fprintf(c.App.ErrWriter, "ended an implementation process that a killed run into %s had left running\n", out)
+	}
 	cfg.OnResult = func(r *bench.Result, i, n int) {
 		prog.clear()
 		live.add(r)
