@@ -133,7 +133,7 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 	}
 	defer f.Close()
 	b.o.logf("cifar10: extracting %s", src.path)
-	err = walkTarGz(f, allowed, map[string]bool{cifarDir: true}, func(m tarMember) error {
+	err = walkTarGz(f, allowed, map[string]bool{cifarDir: true}, batchBytes, func(m tarMember) error {
 		k, isBatch := batchIndex[m.Name]
 		if !isBatch {
 			return nil
