@@ -95,7 +95,6 @@ func parseNPY(b []byte) (*Array, error) {
 		return nil, fmt.Errorf("bad shape in .npy header")
 	}
 	var shape []int
-	n := 1
 	for _, f := range strings.Split(sh[1:end], ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -106,14 +105,14 @@ func parseNPY(b []byte) (*Array, error) {
 			return nil, fmt.Errorf("bad shape %q in .npy header", sh[:end+1])
 		}
 		shape = append(shape, d)
-		n *= d
 	}
 	size := map[string]int{"<f8": 8, "<i8": 8, "<f4": 4, "<i4": 4, "|u1": 1, "<u1": 1}[descr]
 	if size == 0 {
 		return nil, fmt.Errorf("unsupported dtype %q", descr)
 	}
 	body := b[start+hlen:]
-	if len(body) != n*size {
+	n, ok := npyElements(shape, size, len(body))
+	if !ok || len(body) != n*size {
 		return nil, fmt.Errorf("truncated or oversized: %d data bytes for shape %v of %s", len(body), shape, descr)
 	}
 	data := make([]float64, n)
@@ -136,6 +135,20 @@ func parseNPY(b []byte) (*Array, error) {
 		descr = "|u1"
 	}
 	return &Array{Shape: shape, DType: descr, Data: data}, nil
+}
+
+// npyElements is the element count of shape, or false when the product or
+// its byte count (size bytes each) overflows or exceeds the body's bytes: a
+// header must not make the reader allocate more than the file holds.
+func npyElements(shape []int, size, body int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d != 0 && n > body/d {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, n <= body/size
 }
 
 func headerField(h, key string) (string, error) {
