@@ -156,6 +156,12 @@ type Status string
 const (
 	StatusOK     Status = "ok"
 	StatusFailed Status = "failed"
+	// StatusUnverified: the implementation ran and passed every parity
+	// check that could be made, but says (not_applicable) that it cannot
+	// produce what another check needs, e.g. smartcore's KMeans cannot
+	// start from given centres. Shown with its reason, never ranked or
+	// given a ratio, and not a failure for the exit status.
+	StatusUnverified Status = "unverified"
 )
 
 // Sample is one reading of the process tree's resident memory and CPU.
@@ -167,8 +173,11 @@ type Sample struct {
 
 // Parity is the verdict of comparing a result with its task's reference.
 type Parity struct {
-	OK     bool          `json:"ok"`
-	Checks []ParityCheck `json:"checks"`
+	OK bool `json:"ok"`
+	// Unverified: not OK only because of checks the implementation cannot
+	// take (Unverified checks); every other check passed.
+	Unverified bool          `json:"unverified,omitempty"`
+	Checks     []ParityCheck `json:"checks"`
 }
 
 // ParityCheck is one comparison.
@@ -179,8 +188,11 @@ type ParityCheck struct {
 	Limit float64 `json:"limit"`
 	// Measured is false when nothing could be compared (a probe or metric
 	// missing, shapes differing); Detail then says why.
-	Measured bool   `json:"measured,omitempty"`
-	Detail   string `json:"detail"`
+	Measured bool `json:"measured,omitempty"`
+	// Unverified: nothing was compared because the implementation says
+	// the value cannot be produced by it (not_applicable).
+	Unverified bool   `json:"unverified,omitempty"`
+	Detail     string `json:"detail"`
 }
 
 // ReadSpec reads and validates a spec file.

@@ -192,10 +192,15 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 			if r.Status == StatusOK {
 				r.Parity = &Parity{OK: true, Checks: []ParityCheck{{Name: "reference", OK: true, Detail: "this is the reference implementation"}}}
 			}
-		} else if r.Status == StatusOK {
+		} else if r.Status == StatusOK || r.Status == StatusUnverified {
+			r.Status, r.Reason = StatusOK, "" // a reused result is judged again
 			r.Reference = j.Task.Reference
 			r.Parity = JudgeParity(j.Task, cfg.Size, r, refs[key])
-			if !r.Parity.OK {
+			switch {
+			case r.Parity.Unverified:
+				r.Status = StatusUnverified
+				r.Reason = "parity not verifiable: " + firstFailure(r.Parity)
+			case !r.Parity.OK:
 				r.Status = StatusFailed
 				r.Reason = "parity: " + firstFailure(r.Parity)
 			}
@@ -227,7 +232,7 @@ func reusable(cfg Config, j Job) *Result {
 		return nil
 	}
 	d := repetitions(cfg, j)
-	if r.Status != StatusOK || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
+	if r.Status != StatusOK && r.Status != StatusUnverified || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
 		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device ||
 		r.Reps != d.Reps || r.Warmup != d.Warmup {
 		return nil

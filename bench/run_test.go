@@ -112,6 +112,10 @@ func fakeImpl(mode string, args []string) int {
 			return 1
 		}
 		time.Sleep(time.Hour)
+	case "unverifiable": // cannot produce the metric a parity rule needs
+		delete(res, "metrics")
+		res["not_applicable"] = map[string]string{"acc": "this framework cannot start from given centres"}
+		return write(res)
 	case "selferror":
 		res["errors"] = []string{"could not converge"}
 		return write(res)
@@ -726,4 +730,32 @@ func TestRunEndsASurvivorOfAKilledRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ran)
 	assert.True(t, alive(other.Process.Pid), "not ours: not killed")
+}
+
+func TestRunUnverifiableParityIsNotAFailure(t *testing.T) {
+	cfg := testConfig(t)
+	task := fakeTask("unverifiable", "wrongprobe")
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	got := byImpl(rs)
+	u := got["unverifiable"]
+	assert.Equal(t, StatusUnverified, u.Status, u.Reason)
+	assert.Contains(t, u.Reason, "parity not verifiable: metric_abs:acc: metric acc not applicable in this result: this framework cannot")
+	require.NotNil(t, u.Parity)
+	assert.True(t, u.Parity.Unverified)
+	assert.Equal(t, StatusFailed, got["wrongprobe"].Status, "a wrong answer stays a failure")
+
+	// A wrong probe and a missing metric: failed, not unverified.
+	p := JudgeParity(task, SizeQuick, &Result{Probes: map[string][]float64{"p": {9, 9, 9}},
+		NotApplicable: map[string]string{"acc": "x"}}, got["ok"])
+	assert.False(t, p.OK)
+	assert.False(t, p.Unverified)
+
+	// --resume keeps an unverified result (it ran well) and judges it again.
+	cfg.Resume = true
+	cfg.Launcher = fakeLauncher{missing: map[string]bool{"unverifiable": true}}
+	rs, err = Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	assert.Equal(t, StatusUnverified, byImpl(rs)["unverifiable"].Status, byImpl(rs)["unverifiable"].Reason)
 }

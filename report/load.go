@@ -62,7 +62,7 @@ func Load(dir string) ([]*bench.Result, error) {
 // markInvalid turns a passed result that does not validate into a failed
 // one, so that it is never ranked nor given a ratio.
 func markInvalid(r *bench.Result) {
-	if r.Status != bench.StatusOK {
+	if r.Status != bench.StatusOK && r.Status != bench.StatusUnverified {
 		return
 	}
 	if err := r.Validate(); err != nil {

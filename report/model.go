@@ -37,8 +37,11 @@ type row struct {
 	R      *bench.Result
 	IsRef  bool
 	Failed bool
-	Reason string
-	Sums   map[string]stats.Summary
+	// Unverified rows (bench.StatusUnverified) show their timings and
+	// Reason but, like failed ones, get no ratio and no rank.
+	Unverified bool
+	Reason     string
+	Sums       map[string]stats.Summary
 	// Ratios and VsRef hold, per phase, this row against the reference (ok
 	// rows other than the reference, when the reference is ok).
 	Ratios map[string]stats.Ratio
@@ -63,6 +66,8 @@ func finite(vs ...float64) bool {
 // failure says whether a result counts as failed, and why.
 func failure(r *bench.Result) (bool, string) {
 	switch {
+	case r.Status == bench.StatusUnverified:
+		return false, ""
 	case r.Status != "" && r.Status != bench.StatusOK:
 		reason := r.Reason
 		if reason == "" && len(r.Errors) > 0 {
@@ -174,6 +179,9 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 		seen[r.Impl] = true
 		w := &row{R: r, IsRef: r.Impl == s.Reference, Sums: map[string]stats.Summary{}}
 		w.Failed, w.Reason = failure(r)
+		if r.Status == bench.StatusUnverified {
+			w.Unverified, w.Reason = true, oneLine(r.Reason)
+		}
 		for p, v := range r.Phases {
 			if len(v) == 0 {
 				continue
@@ -204,7 +212,7 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 
 	// Ratios against the reference, for every phase both have.
 	for _, w := range s.Rows {
-		if w.Failed || w.IsRef || s.Ref == nil {
+		if w.Failed || w.Unverified || w.IsRef || s.Ref == nil {
 			continue
 		}
 		w.Ratios, w.VsRef = map[string]stats.Ratio{}, map[string]stats.Comparison{}
@@ -229,6 +237,8 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 			return 0
 		case w.Failed:
 			return 3
+		case w.Unverified:
+			return 2
 		}
 		if _, ok := w.mainMedian(s.Main); ok {
 			return 1
@@ -248,7 +258,7 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 	})
 	var ranked []*row
 	for _, w := range s.Rows {
-		if _, ok := w.mainMedian(s.Main); ok && !w.Failed {
+		if _, ok := w.mainMedian(s.Main); ok && !w.Failed && !w.Unverified {
 			ranked = append(ranked, w)
 		}
 	}

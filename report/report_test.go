@@ -396,3 +396,31 @@ func TestRatiosNeverOverflow(t *testing.T) {
 	require.NoError(t, Write(&b, rs, Markdown))
 	assert.NotContains(t, b.String(), "Inf")
 }
+
+func TestUnverifiedIsShownNeverRankedNorFailed(t *testing.T) {
+	mk := func(impl string, st bench.Status, reason string, fit float64) *bench.Result {
+		return &bench.Result{SchemaVersion: 1, Task: "classical/kmeans", Variant: "n=1000", Impl: impl, Language: "x", Framework: "x",
+			Status: st, Reason: reason, Reference: "python-sklearn", Phases: map[string][]float64{"fit": {fit, fit, fit}}}
+	}
+	rs := []*bench.Result{
+		mk("python-sklearn", bench.StatusOK, "", 0.01),
+		mk("rust-smartcore", bench.StatusUnverified, "parity not verifiable: smartcore cannot start from given centres", 0.001),
+		mk("go-gonum", bench.StatusOK, "", 0.02),
+	}
+	var md, js, csvOut bytes.Buffer
+	require.NoError(t, Write(&md, rs, Markdown))
+	require.NoError(t, Write(&js, rs, JSON))
+	require.NoError(t, Write(&csvOut, rs, CSV))
+	assert.Contains(t, md.String(), "UNVERIFIED: parity not verifiable: smartcore cannot start")
+	assert.NotContains(t, md.String(), "FAILED")
+	assert.Contains(t, csvOut.String(), "unverified,parity not verifiable")
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal(js.Bytes(), &rows))
+	for _, r := range rows {
+		if r["impl"] == "rust-smartcore" {
+			assert.Equal(t, "unverified", r["status"])
+			assert.Nil(t, r["rank"], "never ranked")
+			assert.Nil(t, r["ratio"], "never faster or slower")
+		}
+	}
+}

@@ -121,6 +121,8 @@ func writeSection(e *errWriter, s *section) {
 		status := "ok"
 		if w.Failed {
 			status = "FAILED: " + w.Reason
+		} else if w.Unverified {
+			status = "UNVERIFIED: " + w.Reason
 		}
 		c := []string{r.Impl, join(r.Language, r.LanguageVersion), join(r.Framework, r.FrameworkVersion), status}
 		for _, p := range s.Phases {
@@ -220,6 +222,8 @@ func parityCell(w *row) string {
 		return "-"
 	case w.R.Parity.OK:
 		return "ok"
+	case w.R.Parity.Unverified:
+		return "UNVERIFIED: " + parityText(w.R.Parity)
 	}
 	return "FAILED: " + parityText(w.R.Parity)
 }
@@ -336,6 +340,8 @@ func writeJSON(w io.Writer, secs []*section) error {
 			}
 			if x.Failed {
 				j.Status, j.Reason = "failed", x.Reason
+			} else if x.Unverified {
+				j.Status, j.Reason = string(bench.StatusUnverified), x.Reason
 			} else {
 				if rt, ok := x.Ratios[s.Main]; ok {
 					c := x.VsRef[s.Main]
@@ -368,6 +374,8 @@ func writeCSV(w io.Writer, secs []*section) error {
 			status := "ok"
 			if x.Failed {
 				status = "failed"
+			} else if x.Unverified {
+				status = string(bench.StatusUnverified)
 			}
 			var phases []string
 			for _, p := range s.Phases {
