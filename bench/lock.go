@@ -19,8 +19,9 @@ const LockFile = ".lock"
 type DirLock struct{ f *os.File }
 
 // LockDir creates dir if needed and takes its lock, or says which process
-// holds it. Two runs into one directory would share its work directory and
-// store each other's results as their own.
+// holds it. Two runs into one results directory would share its work
+// directory and store each other's results as their own; two prepares of
+// one data directory would swap its datasets under each other.
 func LockDir(dir string) (*DirLock, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("results directory: %w", err)
@@ -39,7 +40,7 @@ func LockDir(dir string) (*DirLock, error) {
 					holder = fmt.Sprintf("pid %d", pid)
 				}
 			}
-			return nil, fmt.Errorf("results directory %s is in use by another mlbench run (%s)", dir, holder)
+			return nil, fmt.Errorf("%s is in use by another mlbench process (%s)", dir, holder)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -509,7 +509,7 @@ func TestRunRefusesASecondRunIntoTheSameDirectory(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Run(context.Background(), cfg, jobs)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), fmt.Sprintf("in use by another mlbench run (pid %d)", os.Getpid()))
+	assert.Contains(t, err.Error(), fmt.Sprintf("in use by another mlbench process (pid %d)", os.Getpid()))
 	_, err = LockDir(cfg.OutDir)
 	assert.ErrorContains(t, err, "in use", "a second lock from elsewhere is refused too")
 

@@ -135,7 +135,7 @@ func TestRunInterruptedDuringTheLastJob(t *testing.T) {
 
 	// A second run into the same directory is refused while this one runs.
 	code, _, errOut := run(t, "--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn", "--out", out, "--threads", "1", "--resume")
-	oneLineError(t, code, errOut, fmt.Sprintf("in use by another mlbench run (pid %d)", cmd.Process.Pid))
+	oneLineError(t, code, errOut, fmt.Sprintf("in use by another mlbench process (pid %d)", cmd.Process.Pid))
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	err := cmd.Wait()

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mlbench/mlbench/bench"
 )
 
 // fakeDigits writes a digits.csv.gz with n rows (labels i%10, except that
@@ -370,4 +372,31 @@ func TestPrepareRecordsHashesAndRebuildsAlteredOutput(t *testing.T) {
 	log.Reset()
 	require.NoError(t, Prepare([]string{"digits"}, o))
 	require.Contains(t, log.String(), "up to date")
+}
+
+func TestPrepareRemovesStaleStagingAndLocks(t *testing.T) {
+	py, _ := fakeDigits(t, 1797)
+	root := t.TempDir()
+	stale := []string{filepath.Join(root, ".cifar10.tmp-123"), filepath.Join(root, ".digits.old-9"), filepath.Join(root, "blobs", ".n1000.tmp-7")}
+	for _, d := range stale {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, "train_x.npy"), make([]byte, 1000), 0o644))
+	}
+	keep := filepath.Join(root, ".verified.json.tmp-1") // a file, not a staging directory
+	require.NoError(t, os.WriteFile(keep, nil, 0o644))
+
+	held, err := bench.LockDir(root)
+	require.NoError(t, err)
+	err = Prepare([]string{"digits"}, Options{Root: root, Python: py})
+	require.ErrorContains(t, err, "in use by another mlbench process")
+	for _, d := range stale {
+		require.DirExists(t, d, "not removed while another prepare may own it")
+	}
+	held.Unlock()
+
+	require.NoError(t, Prepare([]string{"digits"}, Options{Root: root, Python: py}))
+	for _, d := range stale {
+		require.NoDirExists(t, d)
+	}
+	require.FileExists(t, keep)
 }

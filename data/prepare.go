@@ -170,6 +170,14 @@ func Prepare(names []string, o Options) error {
 		}
 		jobs = append(jobs, job{d, size})
 	}
+	// One prepare at a time per data directory; with the lock held, staging
+	// directories left by an interrupted prepare are nobody's.
+	lock, err := bench.LockDir(o.Root)
+	if err != nil {
+		return fmt.Errorf("data: %v", err)
+	}
+	defer lock.Unlock()
+	removeStale(&o)
 	var man *Manifest
 	if o.Mirror != "" {
 		m, err := ReadManifest(o.Mirror)
@@ -205,6 +213,21 @@ func Prepare(names []string, o Options) error {
 		return errors.New("data: " + strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// removeStale removes the staging (".NAME.tmp-*") and replaced (".NAME.old-*")
+// directories that staged leaves when a prepare is killed, in Root and one
+// level down (blobs/n1000). CIFAR-10's are 150 MB each.
+func removeStale(o *Options) {
+	for _, pat := range []string{".*.tmp-*", ".*.old-*", "*/.*.tmp-*", "*/.*.old-*"} {
+		ms, _ := filepath.Glob(filepath.Join(o.Root, pat))
+		for _, m := range ms {
+			if st, err := os.Lstat(m); err == nil && st.IsDir() {
+				o.logf("removing %s, left by an interrupted prepare", m)
+				os.RemoveAll(m)
+			}
+		}
+	}
 }
 
 // resolve gets the dataset's sources, verified.
