@@ -29,6 +29,7 @@ type procResult struct {
 	SampledPeakRSS int64 // bytes, max over samples of the whole tree's RSS
 	CPUSeconds     float64
 	Samples        []Sample
+	Machine        *Machine // the rest of the machine while it ran
 }
 
 // runProcess starts argv in its own process group, samples the group's RSS
@@ -57,6 +58,7 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	// on the pipe shortly after the process itself is gone.
 	cmd.WaitDelay = 2 * time.Second
 
+	watch := watchMachine()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pr.StartErr = err
@@ -118,6 +120,11 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	} else if err != nil {
 		pr.ExitCode = -1
 	}
+	treeCPU := pr.CPUSeconds
+	if n := len(pr.Samples); n > 0 {
+		treeCPU = max(treeCPU, pr.Samples[n-1].CPUSec)
+	}
+	pr.Machine = watch.end(treeCPU, pr.Wall.Seconds())
 	return pr
 }
 

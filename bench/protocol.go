@@ -126,6 +126,9 @@ type Result struct {
 	Reference        string    `json:"reference,omitempty"` // impl id the parity was judged against
 	Size             string    `json:"size,omitempty"`
 	Host             *HostInfo `json:"host,omitempty"`
+	// Machine is what the rest of the machine did while the job ran (see
+	// Result.Disturbed).
+	Machine *Machine `json:"machine,omitempty"`
 	// Reps and Warmup are the repetitions the spec asked for; --resume
 	// reuses only a result made with the same.
 	Reps   int `json:"reps,omitempty"`

@@ -371,6 +371,7 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	}
 	r.CPUSeconds = pr.CPUSeconds
 	r.Samples = pr.Samples
+	r.Machine = pr.Machine
 	r.Stderr = tail(pr.Stderr, 2000)
 	r.Size, r.Host = cfg.Size, cfg.Host
 	r.Reps, r.Warmup = spec.Reps, spec.Warmup

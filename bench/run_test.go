@@ -112,6 +112,9 @@ func fakeImpl(mode string, args []string) int {
 			return 1
 		}
 		time.Sleep(time.Hour)
+	case "slow": // idle for a while, then ok
+		time.Sleep(1500 * time.Millisecond)
+		return write(res)
 	case "unverifiable": // cannot produce the metric a parity rule needs
 		delete(res, "metrics")
 		res["not_applicable"] = map[string]string{"acc": "this framework cannot start from given centres"}
@@ -758,4 +761,37 @@ func TestRunUnverifiableParityIsNotAFailure(t *testing.T) {
 	rs, err = Run(context.Background(), cfg, jobs)
 	require.NoError(t, err)
 	assert.Equal(t, StatusUnverified, byImpl(rs)["unverifiable"].Status, byImpl(rs)["unverifiable"].Reason)
+}
+
+func TestParseBusyTicks(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	n, ok := parseBusyTicks("cpu  100 5 50 1000 40 3 2 1 7 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+	require.True(t, ok)
+	assert.Equal(t, int64(100+5+50+3+2+1), n, "idle, iowait and guest (inside user) left out")
+	_, ok = parseBusyTicks("intr 1 2 3\n")
+	assert.False(t, ok)
+}
+
+func TestRunFlagsAJobDisturbedByABusyNeighbour(t *testing.T) {
+	cfg := testConfig(t)
+	task := fakeTask("slow")
+	task.Reference = "slow"
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: {{"slow", Launch{"go", ""}}}}, SizeQuick)
+	hog := exec.Command("sh", "-c", "while :; do :; done")
+	require.NoError(t, hog.Start())
+	t.Cleanup(func() { _ = hog.Process.Kill(); _ = hog.Wait() })
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	r := byImpl(rs)["slow"]
+	require.NotNil(t, r.Machine)
+	// The busy loop had the job's whole 1.5 s; on a loaded machine it may get
+	// less than a core, but far more than the threshold.
+	assert.Greater(t, r.Machine.OtherCPUSeconds, 0.5)
+	disturbed, why := r.Disturbed()
+	assert.True(t, disturbed, "%+v", r.Machine)
+	assert.Contains(t, why, "cores busy on average")
+
+	short := &Result{WallSeconds: 0.1, Machine: &Machine{OtherCores: 3}}
+	d, _ := short.Disturbed()
+	assert.False(t, d, "too short to judge at 10 ms ticks")
 }

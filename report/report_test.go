@@ -424,3 +424,20 @@ func TestUnverifiedIsShownNeverRankedNorFailed(t *testing.T) {
 		}
 	}
 }
+
+func TestDisturbedResultsAreFlagged(t *testing.T) {
+	mk := func(impl string, other float64) *bench.Result {
+		return &bench.Result{SchemaVersion: 1, Task: "classical/linreg", Impl: impl, Language: "x", Framework: "x",
+			Status: bench.StatusOK, Reference: "python-sklearn", Phases: map[string][]float64{"fit": {0.002, 0.002, 0.002}},
+			WallSeconds: 2, Machine: &bench.Machine{OtherCPUSeconds: 2 * other, OtherCores: other, Load1Before: 1, Load1After: 2}}
+	}
+	rs := []*bench.Result{mk("python-sklearn", 0.9), mk("go-gonum", 0.01)}
+	var md, js bytes.Buffer
+	require.NoError(t, Write(&md, rs, Markdown))
+	assert.Contains(t, md.String(), "ref (disturbed)")
+	assert.Contains(t, md.String(), "~ (disturbed)", "a ratio against a disturbed reference says so")
+	assert.Contains(t, md.String(), "warning: python-sklearn was disturbed: other processes kept 0.90 cores busy")
+	assert.NotContains(t, md.String(), "go-gonum was disturbed")
+	require.NoError(t, Write(&js, rs, JSON))
+	assert.Contains(t, js.String(), `"disturbed": "other processes kept 0.90 cores`)
+}

@@ -179,6 +179,11 @@ func writeSection(e *errWriter, s *section) {
 	for _, t := range texts {
 		lines = append(lines, fmt.Sprintf("- warning: %s: %s", strings.Join(where[t], ", "), t))
 	}
+	for _, w := range s.Rows {
+		if d, why := w.R.Disturbed(); d && !w.Failed {
+			lines = append(lines, fmt.Sprintf("- warning: %s was disturbed: %s", w.R.Impl, why))
+		}
+	}
 	for _, t := range s.Notes {
 		lines = append(lines, "- note: "+t)
 	}
@@ -190,18 +195,31 @@ func writeSection(e *errWriter, s *section) {
 // ratioCell is "0.52x [0.49, 0.55] faster", "1.02x [0.98, 1.05] ~" when the
 // U test finds no significant difference, "ref" for the reference and "-"
 // where no ratio is honest (failed rows, no reference).
+//
+// A ratio involving a disturbed result (bench.Result.Disturbed) says so.
 func ratioCell(s *section, w *row) string {
 	if w.IsRef {
 		if w.Failed {
 			return "-"
 		}
-		return "ref"
+		return "ref" + disturbedMark(w)
 	}
 	r, ok := w.Ratios[s.Main]
 	if w.Failed || !ok {
 		return "-"
 	}
-	return fmtRatio(r) + " " + qualifier(w.VsRef[s.Main])
+	mark := disturbedMark(w)
+	if mark == "" && s.Ref != nil {
+		mark = disturbedMark(s.Ref)
+	}
+	return fmtRatio(r) + " " + qualifier(w.VsRef[s.Main]) + mark
+}
+
+func disturbedMark(w *row) string {
+	if d, _ := w.R.Disturbed(); d {
+		return " (disturbed)"
+	}
+	return ""
 }
 
 func qualifier(c stats.Comparison) string {
@@ -308,7 +326,8 @@ type jsonRow struct {
 	Datasets         []bench.DatasetRef       `json:"datasets"`
 	Status           string                   `json:"status"` // "ok" or "failed"
 	Reason           string                   `json:"reason,omitempty"`
-	Rank             int                      `json:"rank,omitempty"` // by main-phase median among ok results; absent if not ranked
+	Disturbed        string                   `json:"disturbed,omitempty"` // why its timings are suspect (bench.Result.Disturbed)
+	Rank             int                      `json:"rank,omitempty"`      // by main-phase median among ok results; absent if not ranked
 	MainPhase        string                   `json:"main_phase"`
 	Phases           map[string]stats.Summary `json:"phases"`
 	Ratio            *stats.Ratio             `json:"ratio,omitempty"`        // main phase / reference's
@@ -338,6 +357,7 @@ func writeJSON(w io.Writer, secs []*section) error {
 			if j.Metrics == nil {
 				j.Metrics = map[string]float64{}
 			}
+			_, j.Disturbed = r.Disturbed()
 			if x.Failed {
 				j.Status, j.Reason = "failed", x.Reason
 			} else if x.Unverified {
