@@ -74,7 +74,8 @@ def run(spec):
     if spec["task"] != "dl/cnn":
         raise ValueError(f"unknown task {spec['task']!r}: want dl/cnn")
     p, inputs = spec["params"], spec["inputs"]
-    epochs, batch_size, lr, seed = int(p["epochs"]), int(p["batch_size"]), float(p["lr"]), int(p["seed"])
+    epochs, batch_size = common.param_int(spec, "epochs"), common.param_int(spec, "batch_size")
+    lr, seed = common.param_float(spec, "lr"), common.param_int(spec, "seed")
     result = common.Result(spec, "pytorch", torch.__version__)
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(seed)
