@@ -90,7 +90,7 @@ def run(spec):
         train_x, test_x = images(inputs["train_x"], mean, std, device), images(inputs["test_x"], mean, std, device)
         train_y = torch.from_numpy(np.load(inputs["train_y"])).to(device)
         test_y = torch.from_numpy(np.load(inputs["test_y"])).to(device)
-        order = torch.from_numpy(np.load(inputs["order"])).to(device)
+        order = torch.from_numpy(common.rows(np.load(inputs["order"]), len(train_y), "order")).to(device)
         init = load_init(inputs["init"])
     if not 1 <= epochs <= order.shape[0]:
         raise ValueError(f"order has {order.shape[0]} epochs, params ask for {epochs}")
