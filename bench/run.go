@@ -48,6 +48,9 @@ type Config struct {
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
 	OnResult func(r *Result, index, total int)
+	// OnReady, when set, is called once the run has been checked (settings,
+	// inputs, lock) and before the first job; an error stops the run.
+	OnReady func() error
 	// OnSurvivor, when set, is called when Run ended an implementation
 	// process that an earlier, killed run into OutDir had left running.
 	OnSurvivor func()
@@ -168,6 +171,11 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
 	defer os.RemoveAll(work)
+	if cfg.OnReady != nil {
+		if err := cfg.OnReady(); err != nil {
+			return nil, err
+		}
+	}
 
 	refs := map[string]*Result{} // task+variant -> reference result
 	var out []*Result

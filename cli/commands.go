@@ -310,10 +310,11 @@ func runAction(c *cli.Context) error {
 		live.add(r)
 	}
 	// run.json is written before the first job, so that a run killed
-	// half-way still records its settings for --resume to check.
+	// half-way still records its settings for --resume to check; but only
+	// once Run has checked the inputs, so a refused run leaves nothing.
 	started := time.Now().UTC()
-	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning); err != nil {
-		return err
+	cfg.OnReady = func() error {
+		return writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -169,3 +169,19 @@ func TestRunWarnsAboveTheCPUCount(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, errOut, fmt.Sprintf("warning: --threads %d is more than the %d logical CPUs", n, runtime.NumCPU()))
 }
+
+func TestRunRefusesAlteredDataAndLeavesNothing(t *testing.T) {
+	root := fakeCheckout(t, "ok")
+	x := filepath.Join(root, "data", "processed", "california_housing", "X.npy")
+	require.NoError(t, os.WriteFile(x, []byte("X.npz"), 0o644)) // same size, one byte changed
+	out := filepath.Join(root, "results", "r")
+	args := []string{"--root", root, "run", "--task", "classical/linreg", "--impl", "python-sklearn", "--out", out, "--threads", "1"}
+	code, _, errOut := run(t, args...)
+	oneLineError(t, code, errOut, x+" has sha256")
+	_, err := os.Stat(filepath.Join(out, "run.json"))
+	assert.True(t, os.IsNotExist(err), "a refused run writes no run.json")
+
+	require.NoError(t, os.WriteFile(x, []byte("X.npy"), 0o644))
+	code, _, errOut = run(t, args...)
+	assert.Equal(t, 0, code, "the same directory is usable once the data is right: %s", errOut)
+}
