@@ -124,3 +124,25 @@ func FuzzReadManifest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseCIFARBatch(f *testing.F) {
+	rec := make([]byte, cifarRecord)
+	rec[0] = 3
+	f.Add(append(bytes.Clone(rec), rec...), 2)
+	f.Add(append([]byte{10}, make([]byte, cifarRecord-1)...), 1) // label out of range
+	f.Add(rec[:100], 1)                                          // short
+	f.Fuzz(func(t *testing.T, buf []byte, n int) {
+		if n < 0 || n > 4 {
+			return
+		}
+		labels, pix := make([]float64, n), make([]byte, n*cifarPixels)
+		if err := parseCIFARBatch(buf, labels, pix); err != nil {
+			return
+		}
+		for i, l := range labels {
+			if l < 0 || l >= cifarClasses || float64(buf[i*cifarRecord]) != l {
+				t.Fatalf("record %d: label %v", i, l)
+			}
+		}
+	})
+}
