@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Machine is what the orchestrator saw of the rest of the machine while a
@@ -21,6 +23,9 @@ type Machine struct {
 	OtherCores  float64 `json:"other_cores"`
 	Load1Before float64 `json:"load1_before"`
 	Load1After  float64 `json:"load1_after"`
+	// Waited is set when the run waited for a quiet machine before the
+	// job (Config.WaitQuiet): "quiet after 12s" or "not quiet after 60s".
+	Waited string `json:"waited,omitempty"`
 }
 
 // DisturbedCores is the average number of cores other processes may keep
@@ -129,4 +134,30 @@ func (w machineWatch) end(treeCPU, wall float64) *Machine {
 		m.OtherCores = other / wall
 	}
 	return m
+}
+
+// quietWindow is how long the machine is watched at a time while waiting
+// for it to be quiet.
+const quietWindow = time.Second
+
+// waitQuiet waits, up to limit, until other processes keep at most
+// DisturbedCores busy over a quietWindow, and says how it went.
+func waitQuiet(ctx context.Context, limit time.Duration) string {
+	start := time.Now()
+	for {
+		w := watchMachine()
+		select {
+		case <-ctx.Done():
+			return "interrupted while waiting for a quiet machine"
+		case <-time.After(quietWindow):
+		}
+		m := w.end(0, quietWindow.Seconds())
+		waited := time.Since(start).Round(time.Second)
+		if m == nil || m.OtherCores <= DisturbedCores {
+			return fmt.Sprintf("quiet after %v", waited)
+		}
+		if time.Since(start) >= limit {
+			return fmt.Sprintf("not quiet after %v (other processes kept %.2f cores busy)", waited, m.OtherCores)
+		}
+	}
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
 	OnResult func(r *Result, index, total int)
+	// WaitQuiet, when positive, makes each job that runs wait (up to this
+	// long) until other processes keep at most DisturbedCores busy.
+	WaitQuiet time.Duration
 	// OnReady, when set, is called once the run has been checked (settings,
 	// inputs, lock) and before the first job; an error stops the run.
 	OnReady func() error
@@ -188,7 +191,14 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 		r := reusable(cfg, j)
 		if r == nil {
+			var waited string
+			if cfg.WaitQuiet > 0 {
+				waited = waitQuiet(ctx, cfg.WaitQuiet)
+			}
 			r = runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
+			if r.Machine != nil {
+				r.Machine.Waited = waited
+			}
 			if ctx.Err() != nil && r.Status != StatusOK {
 				// Killed because the run was stopped, not because it failed.
 				r.Reason = "interrupted: the run was stopped during this job (" + r.Reason + ")"

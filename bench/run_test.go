@@ -795,3 +795,17 @@ func TestRunFlagsAJobDisturbedByABusyNeighbour(t *testing.T) {
 	d, _ := short.Disturbed()
 	assert.False(t, d, "too short to judge at 10 ms ticks")
 }
+
+func TestRunWaitsForAQuietMachineUpToALimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.WaitQuiet = 2 * time.Second
+	hog := exec.Command("sh", "-c", "while :; do :; done")
+	require.NoError(t, hog.Start())
+	t.Cleanup(func() { _ = hog.Process.Kill(); _ = hog.Wait() })
+	task := fakeTask()
+	rs, err := Run(context.Background(), cfg, Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick))
+	require.NoError(t, err)
+	require.NotNil(t, rs[0].Machine)
+	assert.Contains(t, rs[0].Machine.Waited, "not quiet after", "a busy loop never lets the machine be quiet")
+	assert.Equal(t, StatusOK, rs[0].Status, "the job runs anyway once the limit is reached")
+}

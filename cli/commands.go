@@ -229,6 +229,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
 			&cli.StringFlag{Name: "out", Usage: "results directory (default: results/<UTC timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "time limit of each implementation process"},
+			&cli.DurationFlag{Name: "wait-quiet", Usage: "before each job, wait up to this long for other processes to use under a quarter of a core (e.g. 2m; 0: do not wait)"},
 			&cli.BoolFlag{Name: "resume", Usage: "go on with the run in --out: keep its passed results, run the rest (same size, threads, device, reps and warm-ups)"},
 		},
 		Action: runAction,
@@ -284,6 +285,7 @@ func runAction(c *cli.Context) error {
 		DataDir: p.Data, ModelsDir: p.Models, OutDir: out, Size: size,
 		Reps: c.Int("reps"), Warmup: c.Int("warmup"), Threads: c.Int("threads"), Device: c.String("device"),
 		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(), Resume: c.Bool("resume"),
+		WaitQuiet: c.Duration("wait-quiet"),
 	}
 	// The lock comes first: a second run into out is refused before it
 	// looks at, or writes, anything there.
