@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -396,59 +395,6 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	return r
 }
 
-var (
-	// errorStart matches a line that starts an error report: a Go panic or
-	// fatal error, a Rust panic, the protocol's "error: ..." line.
-	errorStart = regexp.MustCompile(`^(panic: |fatal error: |thread '.*' panicked at |(error|Error|ERROR|fatal|FATAL)(\[[^\]]*\])?: )`)
-	// errorWord matches a line that names an error in other words.
-	errorWord = regexp.MustCompile(`(?i)\b(error|exception|fatal|panicked|abort(ed)?|segmentation fault|killed by signal)\b`)
-)
-
-// errorLine is the line of stderr that says what went wrong: a Python
-// traceback's exception line, the first panic or "error:" line (with a Rust
-// panic's message, which comes on the next line), else the first line that
-// names an error, else the last line. The last line of a panic or traceback
-// is noise (a stack frame, "runtime/mgc.go:1695 +0x105").
-func errorLine(b []byte) string {
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		lines = append(lines, strings.TrimRight(l, "\r"))
-	}
-	for i, l := range lines {
-		if strings.HasPrefix(l, "Traceback (most recent call last):") {
-			for _, e := range lines[i+1:] {
-				if e != "" && e[0] != ' ' && e[0] != '\t' {
-					return strings.TrimSpace(e)
-				}
-			}
-		}
-	}
-	for i, l := range lines {
-		if errorStart.MatchString(l) {
-			if strings.HasPrefix(l, "thread '") && strings.HasSuffix(l, ":") && i+1 < len(lines) {
-				return strings.TrimSpace(l + " " + lines[i+1])
-			}
-			return strings.TrimSpace(l)
-		}
-	}
-	for _, l := range lines {
-		if errorWord.MatchString(l) {
-			return strings.TrimSpace(l)
-		}
-	}
-	return lastLine(b)
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); l != "" {
-			return l
-		}
-	}
-	return "(nothing on stderr)"
-}
-
 func tail(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]
@@ -548,73 +494,6 @@ func resolveInputs(cfg Config, c Case) (map[string]string, error) {
 		out[name] = abs
 	}
 	return out, nil
-}
-
-// checkInputs checks that the inputs of every job exist, and that every
-// dataset's and model's files still have the size and sha256 recorded when
-// they were prepared.
-func checkInputs(cfg Config, jobs []Job) error {
-	done := map[string]bool{}
-	for _, j := range jobs {
-		if _, err := resolveInputs(cfg, j.Case); err != nil {
-			return err
-		}
-		refs, err := datasetRefs(cfg.DataDir, j.Case.Datasets)
-		if err != nil {
-			return err
-		}
-		for i, ref := range refs {
-			name := j.Case.Datasets[i]
-			if done["data:"+name] {
-				continue
-			}
-			if len(ref.Files) == 0 {
-				return fmt.Errorf("dataset %s records no file hashes (prepared by an older mlbench): run `mlbench data prepare` again", name)
-			}
-			if err := VerifyFiles(filepath.Join(cfg.DataDir, name), ref.Files); err != nil {
-				return fmt.Errorf("dataset %s: %v: run `mlbench data prepare` to make it again", name, err)
-			}
-			done["data:"+name] = true
-		}
-		if m := j.Task.ModelMeta; m != "" && !done["models:"+m] {
-			if err := verifyModel(cfg.ModelsDir, m); err != nil {
-				return err
-			}
-			done["models:"+m] = true
-		}
-	}
-	return nil
-}
-
-// verifyModel checks the files of a prepared model against the sha256s its
-// meta.json (written by `models prepare`) records.
-func verifyModel(modelsDir, meta string) error {
-	var m struct {
-		Model     string `json:"sha256"`
-		ONNX      string `json:"onnx_sha256"`
-		Tokenizer string `json:"tokenizer_sha256"`
-	}
-	path := filepath.Join(modelsDir, meta)
-	if err := readJSON(path, &m); err != nil {
-		return fmt.Errorf("model %s: %v: run `mlbench models prepare` first", filepath.Dir(meta), err)
-	}
-	dir := filepath.Dir(path)
-	var want []FileHash
-	for name, sum := range map[string]string{"model.safetensors": m.Model, "model.onnx": m.ONNX, "tokenizer.json": m.Tokenizer} {
-		if sum == "" {
-			return fmt.Errorf("model %s: meta.json records no sha256 of %s: run `mlbench models prepare` again", filepath.Dir(meta), name)
-		}
-		st, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("model %s: %v: run `mlbench models prepare` again", filepath.Dir(meta), err)
-		}
-		want = append(want, FileHash{Path: name, Size: st.Size(), SHA256: sum})
-	}
-	slices.SortFunc(want, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
-	if err := VerifyFiles(dir, want); err != nil {
-		return fmt.Errorf("model %s: %v: run `mlbench models prepare` to make it again", filepath.Dir(meta), err)
-	}
-	return nil
 }
 
 // datasetRefs reads the meta.json of each named prepared dataset.
