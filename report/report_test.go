@@ -441,3 +441,13 @@ func TestDisturbedResultsAreFlagged(t *testing.T) {
 	require.NoError(t, Write(&js, rs, JSON))
 	assert.Contains(t, js.String(), `"disturbed": "other processes kept 0.90 cores`)
 }
+
+func TestCompareKeepsUnverifiedStatus(t *testing.T) {
+	r := &bench.Result{SchemaVersion: 1, Task: "classical/kmeans", Variant: "n=1000", Impl: "rust-smartcore", Language: "x",
+		Framework: "x", Status: bench.StatusUnverified, Reason: "parity not verifiable: no init",
+		Phases: map[string][]float64{"fit": {0.01, 0.01, 0.01, 0.01, 0.01}}}
+	var b bytes.Buffer
+	require.NoError(t, WriteCompare(&b, []*bench.Result{r}, []*bench.Result{r}, JSON))
+	assert.Contains(t, b.String(), `"old_status": "unverified"`)
+	assert.NotContains(t, b.String(), "FAILED")
+}
