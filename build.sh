@@ -223,6 +223,20 @@ run_suite() {
   return "$rc"
 }
 
+# run_fuzz runs every Go fuzz target (func Fuzz...) of the packages that
+# guard the inputs for MLBENCH_FUZZTIME (default 10s) each; go test allows
+# one target per run. A crasher is kept under the package's testdata/fuzz.
+run_fuzz() {
+  local pkg name failed=0
+  for pkg in ./bench ./data ./report; do
+    for name in $(cd "$ROOT" && grep -ho '^func Fuzz[A-Za-z0-9_]*' "$pkg"/*_test.go | sed 's/^func //'); do
+      (cd "$ROOT" && go test -tags "$GO_TAGS" -run '^$' -fuzz "^$name\$" -fuzztime "${MLBENCH_FUZZTIME:-10s}" "$pkg" 2>&1 | tail -3; exit "${PIPESTATUS[0]}") ||
+        { echo "fuzz $pkg $name failed (go test -run '^$' -fuzz '^$name\$' $pkg)"; failed=1; }
+    done
+  done
+  return "$failed"
+}
+
 run_tests() {
   local failed=0 prepared=1
   # No silent skips: a test that cannot run its check fails (internal/testenv,
@@ -237,6 +251,8 @@ run_tests() {
   (cd "$ROOT" && go test -count=1 -tags "$GO_TAGS" ./...) || failed=1
   say "test: go test without native pieces (the stubs must build and say what is missing)"
   (cd "$ROOT" && env -u CGO_LDFLAGS go test -count=1 ./cli/ ./tokenize/ ./ort/ ./torch/) || failed=1
+  say "test: fuzz targets, ${MLBENCH_FUZZTIME:-10s} each (longer by hand: MLBENCH_FUZZTIME=10m ./build.sh test)"
+  run_fuzz || failed=1
   say "test: pytest reference/python"
   (cd "$ROOT" && .venv/bin/python -m pytest reference/python -q -p no:cacheprovider) || failed=1
   rust_env

@@ -61,6 +61,7 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 			c.Detail = missing("metric", r.Key, okg, okw)
 			if why, ok := got.NotApplicable[r.Key]; ok && !okg {
 				c.Detail = fmt.Sprintf("metric %s not applicable in this result: %s", r.Key, why)
+				c.Unverified = okw // a reference without it is the reference's failure
 			}
 			return c
 		}
@@ -149,6 +150,7 @@ func JudgeParity(t *Task, size string, got, ref *Result) *Parity {
 		p.Checks = append(p.Checks, ParityCheck{Name: "reference", Detail: "no valid result from the reference " + t.Reference + " to compare with"})
 		return p
 	}
+	failed, unverified := false, false
 	for _, r := range t.Parity {
 		if !r.Applies(size, got.Params) {
 			continue
@@ -156,6 +158,9 @@ func JudgeParity(t *Task, size string, got, ref *Result) *Parity {
 		c := r.Check(got, ref)
 		p.Checks = append(p.Checks, c)
 		p.OK = p.OK && c.OK
+		unverified = unverified || c.Unverified
+		failed = failed || !c.OK && !c.Unverified
 	}
+	p.Unverified = unverified && !failed
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,13 +29,17 @@ type procResult struct {
 	SampledPeakRSS int64 // bytes, max over samples of the whole tree's RSS
 	CPUSeconds     float64
 	Samples        []Sample
+	Machine        *Machine // the rest of the machine while it ran
 }
 
 // runProcess starts argv in its own process group, samples the group's RSS
 // and CPU, and waits, killing the whole group at the timeout or when ctx
 // ends. Stdout is discarded (libraries print there freely); the tail of
 // stderr is kept.
-func runProcess(ctx context.Context, argv, env []string, dir string, timeout time.Duration) procResult {
+//
+// The process gets SIGKILL when the orchestrator dies (Pdeathsig), however it
+// dies; onStart, when set, is called with its pid once it runs.
+func runProcess(ctx context.Context, argv, env []string, dir string, timeout time.Duration, onStart func(pid int)) procResult {
 	var pr procResult
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -44,11 +49,16 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	stderr := &tailBuffer{max: 64 << 10}
 	cmd.Stdout = nil
 	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig fires when the thread that started the child ends, not the
+	// process: keep this goroutine on its thread until the child is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// A grandchild that escaped the group could hold stderr open: give up
 	// on the pipe shortly after the process itself is gone.
 	cmd.WaitDelay = 2 * time.Second
 
+	watch := watchMachine()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pr.StartErr = err
@@ -56,6 +66,9 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 		return pr
 	}
 	pgid := cmd.Process.Pid
+	if onStart != nil {
+		onStart(pgid)
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -107,6 +120,11 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	} else if err != nil {
 		pr.ExitCode = -1
 	}
+	treeCPU := pr.CPUSeconds
+	if n := len(pr.Samples); n > 0 {
+		treeCPU = max(treeCPU, pr.Samples[n-1].CPUSec)
+	}
+	pr.Machine = watch.end(treeCPU, pr.Wall.Seconds())
 	return pr
 }
 
@@ -154,6 +172,84 @@ func treeUsage(pgid int) (rss int64, cpuSec float64, ok bool) {
 		ok = true
 	}
 	return rss, cpuSec, ok
+}
+
+// procStartTime is field 22 of /proc/PID/stat, the process's start time in
+// clock ticks since boot: with the pid it names one process, even after the
+// pid is reused.
+func procStartTime(pid int) (int64, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, false
+	}
+	t, err := strconv.ParseInt(f[19], 10, 64)
+	return t, err == nil
+}
+
+// RunningFile, in a results directory, names the implementation process a
+// run has running, so that the next run into the directory can end it when
+// the orchestrator was killed before it could (SIGKILL, the OOM killer).
+const RunningFile = ".running.json"
+
+type running struct {
+	PID       int   `json:"pid"` // also its process group
+	StartTime int64 `json:"start_time"`
+	Parent    int   `json:"orchestrator_pid"`
+}
+
+// recordRunning writes dir's RunningFile for pid.
+func recordRunning(dir string, pid int) {
+	st, ok := procStartTime(pid)
+	if !ok {
+		return
+	}
+	_ = WriteJSONAtomic(filepath.Join(dir, RunningFile), running{PID: pid, StartTime: st, Parent: os.Getpid()})
+}
+
+// killSurvivor ends the process group named in dir's RunningFile when that
+// process still runs (the same pid and start time: really ours, not a reused
+// pid), waits for it to go, and removes the file. It is called with the
+// directory's lock held, so the run that wrote the file is gone.
+func killSurvivor(dir string) (killed bool) {
+	path := filepath.Join(dir, RunningFile)
+	var r running
+	if err := readJSON(path, &r); err != nil {
+		os.Remove(path)
+		return false
+	}
+	if st, ok := procStartTime(r.PID); ok && st == r.StartTime && r.PID > 1 {
+		_ = syscall.Kill(-r.PID, syscall.SIGKILL)
+		_ = syscall.Kill(r.PID, syscall.SIGKILL)
+		for i := 0; i < 100; i++ {
+			if st, ok := procStartTime(r.PID); !ok || st != r.StartTime || zombie(r.PID) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		killed = true
+	}
+	os.Remove(path)
+	return killed
+}
+
+// zombie says whether pid has exited and waits for its parent to reap it.
+func zombie(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
 
 // tailBuffer keeps the last max bytes written to it.

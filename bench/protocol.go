@@ -119,6 +119,13 @@ type Result struct {
 	Reference        string    `json:"reference,omitempty"` // impl id the parity was judged against
 	Size             string    `json:"size,omitempty"`
 	Host             *HostInfo `json:"host,omitempty"`
+	// Machine is what the rest of the machine did while the job ran (see
+	// Result.Disturbed).
+	Machine *Machine `json:"machine,omitempty"`
+	// Reps and Warmup are the repetitions the spec asked for; --resume
+	// reuses only a result made with the same.
+	Reps   int `json:"reps,omitempty"`
+	Warmup int `json:"warmup,omitempty"`
 }
 
 // Part is one process of a job made in several: it ended without a result
@@ -145,6 +152,12 @@ type Status string
 const (
 	StatusOK     Status = "ok"
 	StatusFailed Status = "failed"
+	// StatusUnverified: the implementation ran and passed every parity
+	// check that could be made, but says (not_applicable) that it cannot
+	// produce what another check needs, e.g. smartcore's KMeans cannot
+	// start from given centres. Shown with its reason, never ranked or
+	// given a ratio, and not a failure for the exit status.
+	StatusUnverified Status = "unverified"
 )
 
 // Sample is one reading of the process tree's resident memory and CPU.
@@ -156,8 +169,11 @@ type Sample struct {
 
 // Parity is the verdict of comparing a result with its task's reference.
 type Parity struct {
-	OK     bool          `json:"ok"`
-	Checks []ParityCheck `json:"checks"`
+	OK bool `json:"ok"`
+	// Unverified: not OK only because of checks the implementation cannot
+	// take (Unverified checks); every other check passed.
+	Unverified bool          `json:"unverified,omitempty"`
+	Checks     []ParityCheck `json:"checks"`
 }
 
 // ParityCheck is one comparison.
@@ -168,8 +184,11 @@ type ParityCheck struct {
 	Limit float64 `json:"limit"`
 	// Measured is false when nothing could be compared (a probe or metric
 	// missing, shapes differing); Detail then says why.
-	Measured bool   `json:"measured,omitempty"`
-	Detail   string `json:"detail"`
+	Measured bool `json:"measured,omitempty"`
+	// Unverified: nothing was compared because the implementation says
+	// the value cannot be produced by it (not_applicable).
+	Unverified bool   `json:"unverified,omitempty"`
+	Detail     string `json:"detail"`
 }
 
 // ReadSpec reads and validates a spec file.
@@ -225,9 +244,14 @@ func DecodeResult(b []byte) (*Result, error) {
 	return &r, nil
 }
 
+// MaxPhaseSeconds bounds one timed phase: a year. No run lasts that long, and
+// with the bound the statistics of phases (sums, ratios) cannot overflow.
+const MaxPhaseSeconds = 365 * 24 * 3600
+
 // Validate checks a result as written by an implementation: the schema
 // version, the identity fields, and that every timing and metric is a finite
-// number (NaN or Inf anywhere makes the result invalid).
+// number (NaN or Inf anywhere makes the result invalid) and every timing is
+// within [0, MaxPhaseSeconds].
 func (r *Result) Validate() error {
 	if r.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("invalid result: schema_version %d, want %d", r.SchemaVersion, SchemaVersion)
@@ -242,7 +266,7 @@ func (r *Result) Validate() error {
 	}
 	for _, k := range sortedKeys(r.Phases) {
 		for i, v := range r.Phases[k] {
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > MaxPhaseSeconds {
 				return fmt.Errorf("invalid result: phase %s[%d] = %v", k, i, v)
 			}
 		}

@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlbench/mlbench/internal/dirlock"
 )
 
 // Launcher says how to start implementations. It is the one place that knows
@@ -46,6 +49,18 @@ type Config struct {
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
 	OnResult func(r *Result, index, total int)
+	// WaitQuiet, when positive, makes each job that runs wait (up to this
+	// long) until other processes keep at most DisturbedCores busy.
+	WaitQuiet time.Duration
+	// OnReady, when set, is called once the run has been checked (settings,
+	// inputs, lock) and before the first job; an error stops the run.
+	OnReady func() error
+	// OnSurvivor, when set, is called when Run ended an implementation
+	// process that an earlier, killed run into OutDir had left running.
+	OnSurvivor func()
+	// Lock is the caller's lock on OutDir (dirlock.Take); when nil, Run takes
+	// the lock itself for its duration.
+	Lock *dirlock.Lock
 }
 
 // Job is one (task, case, implementation) to run.
@@ -109,10 +124,11 @@ func Runnable(jobs []Job, l Launcher) (ok []Job, skipped []Skip) {
 // stores every result atomically in cfg.OutDir. A job that crashes, hangs,
 // or writes an invalid result becomes a failed result; the run goes on.
 // Run returns an error only for problems that stop the whole run (bad
-// configuration, data not prepared, results directory not writable).
+// configuration, data not prepared, results directory not writable), and
+// ctx's error when ctx ended during the run, even during its last job.
 func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
-	if cfg.Threads < 1 {
-		return nil, fmt.Errorf("threads %d < 1", cfg.Threads)
+	if cfg.Threads < 1 || cfg.Threads > MaxThreads() {
+		return nil, fmt.Errorf("threads %d: want 1 to %d (4 per logical CPU)", cfg.Threads, MaxThreads())
 	}
 	if cfg.Device != "cpu" && cfg.Device != "cuda" {
 		return nil, fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
@@ -123,15 +139,11 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 	if cfg.Timeout <= 0 {
 		return nil, fmt.Errorf("timeout %v must be positive", cfg.Timeout)
 	}
-	// Every input must exist before anything starts: a missing dataset is
-	// the user's to fix, not a failure of each implementation.
-	for _, j := range jobs {
-		if _, err := resolveInputs(cfg, j.Case); err != nil {
-			return nil, err
-		}
-		if _, err := datasetRefs(cfg.DataDir, j.Case.Datasets); err != nil {
-			return nil, err
-		}
+	// Every input must exist, unchanged since it was prepared, before
+	// anything starts: a missing or altered dataset is the user's to fix,
+	// not a failure of each implementation.
+	if err := checkInputs(cfg, jobs); err != nil {
+		return nil, err
 	}
 	// Implementations run in their own work directory: every path handed
 	// to them must be absolute.
@@ -143,8 +155,17 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 			}
 		}
 	}
-	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("results directory: %w", err)
+	if cfg.Lock == nil {
+		lock, err := dirlock.Take(cfg.OutDir)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
+	}
+	// An implementation left running by a killed orchestrator would slow
+	// every job of this run.
+	if killSurvivor(cfg.OutDir) && cfg.OnSurvivor != nil {
+		cfg.OnSurvivor()
 	}
 	work := cfg.WorkDir
 	if work == "" {
@@ -154,6 +175,11 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
 	defer os.RemoveAll(work)
+	if cfg.OnReady != nil {
+		if err := cfg.OnReady(); err != nil {
+			return nil, err
+		}
+	}
 
 	refs := map[string]*Result{} // task+variant -> reference result
 	var out []*Result
@@ -166,7 +192,18 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 		r := reusable(cfg, j)
 		if r == nil {
+			var waited string
+			if cfg.WaitQuiet > 0 {
+				waited = waitQuiet(ctx, cfg.WaitQuiet)
+			}
 			r = runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
+			if r.Machine != nil {
+				r.Machine.Waited = waited
+			}
+			if ctx.Err() != nil && r.Status != StatusOK {
+				// Killed because the run was stopped, not because it failed.
+				r.Reason = "interrupted: the run was stopped during this job (" + r.Reason + ")"
+			}
 		}
 		key := j.Task.ID + "\x00" + j.Case.Variant
 		if j.Impl.ID == j.Task.Reference {
@@ -174,10 +211,15 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 			if r.Status == StatusOK {
 				r.Parity = &Parity{OK: true, Checks: []ParityCheck{{Name: "reference", OK: true, Detail: "this is the reference implementation"}}}
 			}
-		} else if r.Status == StatusOK {
+		} else if r.Status == StatusOK || r.Status == StatusUnverified {
+			r.Status, r.Reason = StatusOK, "" // a reused result is judged again
 			r.Reference = j.Task.Reference
 			r.Parity = JudgeParity(j.Task, cfg.Size, r, refs[key])
-			if !r.Parity.OK {
+			switch {
+			case r.Parity.Unverified:
+				r.Status = StatusUnverified
+				r.Reason = "parity not verifiable: " + firstFailure(r.Parity)
+			case !r.Parity.OK:
 				r.Status = StatusFailed
 				r.Reason = "parity: " + firstFailure(r.Parity)
 			}
@@ -189,12 +231,17 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		if cfg.OnResult != nil {
 			cfg.OnResult(r, n, len(jobs))
 		}
+		if err := ctx.Err(); err != nil {
+			return out, err // also after the last job: the run did not end by itself
+		}
 	}
 	return out, nil
 }
 
 // reusable is the stored result of j when cfg.Resume is set and that result
-// passed with this run's size, threads and device; nil otherwise.
+// passed with this run's size, threads, device, repetitions and warm-ups;
+// nil otherwise (a result that does not record its repetitions is not
+// reused: it cannot show that it was made like the rest of this run).
 func reusable(cfg Config, j Job) *Result {
 	if !cfg.Resume {
 		return nil
@@ -203,8 +250,10 @@ func reusable(cfg Config, j Job) *Result {
 	if err := readJSON(filepath.Join(cfg.OutDir, jobFileName(j)), &r); err != nil {
 		return nil
 	}
-	if r.Status != StatusOK || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
-		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device {
+	d := repetitions(cfg, j)
+	if r.Status != StatusOK && r.Status != StatusUnverified || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
+		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device ||
+		r.Reps != d.Reps || r.Warmup != d.Warmup {
 		return nil
 	}
 	r.Parity = nil
@@ -244,6 +293,11 @@ func ResultFileName(r *Result) string {
 func jobFileName(j Job) string {
 	return ResultFileName(&Result{Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID})
 }
+
+// MaxThreads is the most threads a run may ask for: 4 per logical CPU.
+// More only slows every implementation down, and some do not survive it
+// (100000 made Go's runtime die of thread exhaustion).
+func MaxThreads() int { return 4 * runtime.NumCPU() }
 
 // ThreadEnv is every thread knob --threads sets, as environment entries.
 func ThreadEnv(n int) []string {
@@ -289,7 +343,8 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	argv = append(append([]string{}, argv...), "--spec", specPath)
 	env := ThreadEnv(cfg.Threads)
 	started = time.Now().UTC()
-	pr := runProcess(ctx, argv, env, dir, cfg.Timeout)
+	pr := runProcess(ctx, argv, env, dir, cfg.Timeout, func(pid int) { recordRunning(cfg.OutDir, pid) })
+	os.Remove(filepath.Join(cfg.OutDir, RunningFile))
 
 	switch {
 	case pr.TimedOut:
@@ -297,7 +352,7 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	case pr.StartErr != nil:
 		r = fail("could not start %s: %v", argv[0], pr.StartErr)
 	case pr.ExitCode != 0:
-		r = fail("exit status %d: %s", pr.ExitCode, lastLine(pr.Stderr))
+		r = fail("exit status %d: %s", pr.ExitCode, errorLine(pr.Stderr))
 	default:
 		b, err := os.ReadFile(spec.ResultPath)
 		switch {
@@ -335,19 +390,11 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	}
 	r.CPUSeconds = pr.CPUSeconds
 	r.Samples = pr.Samples
+	r.Machine = pr.Machine
 	r.Stderr = tail(pr.Stderr, 2000)
 	r.Size, r.Host = cfg.Size, cfg.Host
+	r.Reps, r.Warmup = spec.Reps, spec.Warmup
 	return r
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); l != "" {
-			return l
-		}
-	}
-	return "(nothing on stderr)"
 }
 
 func tail(b []byte, n int) string {
@@ -355,6 +402,18 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// repetitions are the warm-ups and timed repetitions job j runs with.
+func repetitions(cfg Config, j Job) Defaults {
+	d := j.Task.Defaults(cfg.Size)
+	if cfg.Reps > 0 {
+		d.Reps = cfg.Reps
+	}
+	if cfg.Warmup >= 0 {
+		d.Warmup = cfg.Warmup
+	}
+	return d
 }
 
 // makeSpec builds the spec of job j, with the result going into dir.
@@ -380,13 +439,7 @@ func makeSpec(cfg Config, j Job, dir string) (*Spec, error) {
 		}
 		params["trained"] = m.Trained
 	}
-	d := j.Task.Defaults(cfg.Size)
-	if cfg.Reps > 0 {
-		d.Reps = cfg.Reps
-	}
-	if cfg.Warmup >= 0 {
-		d.Warmup = cfg.Warmup
-	}
+	d := repetitions(cfg, j)
 	// Round-trip the params through JSON so the spec's numbers are what
 	// every implementation sees (float64), also for the Go worker.
 	b, err := json.Marshal(params)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/internal/dirlock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +23,29 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("MLBENCH_FAKE_IMPL"); mode != "" {
 		os.Exit(fakeImpl(mode, os.Args))
 	}
+	if cfg := os.Getenv("MLBENCH_FAKE_ORCHESTRATOR"); cfg != "" {
+		os.Exit(fakeOrchestrator(cfg))
+	}
 	os.Exit(m.Run())
+}
+
+// fakeOrchestrator runs the reference "ok" and then "hang" with the data and
+// results directories in the JSON file cfgPath (what a killed `mlbench run`
+// would be doing).
+func fakeOrchestrator(cfgPath string) int {
+	var dirs [2]string // data, out
+	if err := readJSON(cfgPath, &dirs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cfg := Config{DataDir: dirs[0], OutDir: dirs[1], Size: SizeQuick, Warmup: -1, Threads: 1, Device: "cpu",
+		Timeout: time.Hour, Launcher: fakeLauncher{}}
+	task := fakeTask("hang")
+	if _, err := Run(context.Background(), cfg, Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 func fakeImpl(mode string, args []string) int {
@@ -89,6 +113,13 @@ func fakeImpl(mode string, args []string) int {
 			return 1
 		}
 		time.Sleep(time.Hour)
+	case "slow": // idle for a while, then ok
+		time.Sleep(1500 * time.Millisecond)
+		return write(res)
+	case "unverifiable": // cannot produce the metric a parity rule needs
+		delete(res, "metrics")
+		res["not_applicable"] = map[string]string{"acc": "this framework cannot start from given centres"}
+		return write(res)
 	case "selferror":
 		res["errors"] = []string{"could not converge"}
 		return write(res)
@@ -130,12 +161,15 @@ func fakeTask(impls ...string) *Task {
 
 func testConfig(t *testing.T) Config {
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	require.NoError(t, os.MkdirAll(filepath.Join(data, "d"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(data, "d", "X.npy"), []byte("x"), 0o644))
-	require.NoError(t, WriteJSONAtomic(filepath.Join(data, "d", "meta.json"),
-		DatasetRef{Name: "d", SHA256: "abc", Official: false, Source: "mirror:d"}))
-	return Config{DataDir: data, OutDir: filepath.Join(dir, "out"), Size: SizeQuick, Warmup: -1,
+	dataDir := filepath.Join(dir, "data")
+	require.NoError(t, os.MkdirAll(filepath.Join(dataDir, "d"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dataDir, "d", "X.npy"), []byte("x"), 0o644))
+	_, sum, err := data.HashFile(filepath.Join(dataDir, "d", "X.npy"))
+	require.NoError(t, err)
+	require.NoError(t, WriteJSONAtomic(filepath.Join(dataDir, "d", "meta.json"),
+		DatasetRef{Name: "d", SHA256: "abc", Official: false, Source: "mirror:d",
+			Files: []FileHash{{Path: "X.npy", Size: 1, SHA256: sum}}}))
+	return Config{DataDir: dataDir, OutDir: filepath.Join(dir, "out"), Size: SizeQuick, Warmup: -1,
 		Threads: 2, Device: "cpu", Timeout: 20 * time.Second, Launcher: fakeLauncher{}}
 }
 
@@ -197,7 +231,9 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	var names []string
 	for _, f := range files {
-		names = append(names, f.Name())
+		if f.Name() != dirlock.File {
+			names = append(names, f.Name())
+		}
 	}
 	assert.Len(t, names, len(jobs), "%v", names)
 	for _, n := range names {

@@ -18,6 +18,9 @@ import (
 const (
 	ExitError  = 1 // bad input, missing data, anything that stopped the command
 	ExitFailed = 3 // `run` finished, but some results failed
+	// ExitInterrupted: `run` was stopped (SIGINT, SIGTERM) before its last
+	// job ended; --resume goes on with it.
+	ExitInterrupted = 130
 )
 
 // Main runs the CLI with args (args[0] is the program name) and returns the

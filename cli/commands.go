@@ -21,6 +21,7 @@ import (
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
 	"github.com/mlbench/mlbench/data"
+	"github.com/mlbench/mlbench/internal/dirlock"
 	"github.com/mlbench/mlbench/internal/sysinfo"
 	"github.com/mlbench/mlbench/report"
 )
@@ -229,6 +230,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
 			&cli.StringFlag{Name: "out", Usage: "results directory (default: results/<UTC timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "time limit of each implementation process"},
+			&cli.DurationFlag{Name: "wait-quiet", Usage: "before each job, wait up to this long for other processes to use under a quarter of a core (e.g. 2m; 0: do not wait)"},
 			&cli.BoolFlag{Name: "resume", Usage: "go on with the run in --out: keep its passed results, run the rest (same size, threads, device, reps and warm-ups)"},
 		},
 		Action: runAction,
@@ -244,8 +246,10 @@ func runAction(c *cli.Context) error {
 	if size != bench.SizeQuick && size != bench.SizeFull {
 		return fmt.Errorf("--size %q: want quick or full", size)
 	}
-	if c.Int("threads") < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", c.Int("threads"))
+	if n := c.Int("threads"); n < 1 || n > bench.MaxThreads() {
+		return fmt.Errorf("--threads %d: want 1 to %d (4 per logical CPU)", n, bench.MaxThreads())
+	} else if n > runtime.NumCPU() {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --threads %d is more than the %d logical CPUs: timings will suffer\n", n, runtime.NumCPU())
 	}
 	if d := c.String("device"); d != "cpu" && d != "cuda" {
 		return fmt.Errorf("--device %q: want cpu or cuda", d)
@@ -279,33 +283,54 @@ func runAction(c *cli.Context) error {
 		DataDir: p.Data, ModelsDir: p.Models, OutDir: out, Size: size,
 		Reps: c.Int("reps"), Warmup: c.Int("warmup"), Threads: c.Int("threads"), Device: c.String("device"),
 		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(), Resume: c.Bool("resume"),
+		WaitQuiet: c.Duration("wait-quiet"),
 	}
+	// The lock comes first: a second run into out is refused before it
+	// looks at, or writes, anything there.
+	if cfg.Lock, err = dirlock.Take(out); err != nil {
+		return err
+	}
+	defer cfg.Lock.Unlock()
 	var earlier []runInfo
 	if cfg.Resume {
 		if earlier, err = checkResume(out, cfg); err != nil {
 			return err
 		}
-	} else if _, err := os.Stat(out); err == nil {
-		if ents, _ := os.ReadDir(out); len(ents) > 0 {
-			return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
-		}
+	} else if ents, _ := os.ReadDir(out); len(ents) > 1 || len(ents) == 1 && ents[0].Name() != dirlock.File {
+		return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
 	}
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
 	cfg.OnStart = func(j bench.Job, i, n int) { prog.start(i, j.Label()) }
+	cfg.OnSurvivor = func() {
+		fmt.Fprintf(c.App.ErrWriter, "ended an implementation process that a killed run into %s had left running\n", out)
+	}
 	cfg.OnResult = func(r *bench.Result, i, n int) {
 		prog.clear()
 		live.add(r)
 	}
+	// run.json is written before the first job, so that a run killed
+	// half-way still records its settings for --resume to check; but only
+	// once Run has checked the inputs, so a refused run leaves nothing.
+	started := time.Now().UTC()
+	cfg.OnReady = func() error {
+		return writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	started := time.Now().UTC()
 	results, err := bench.Run(ctx, cfg, jobs)
 	prog.clear()
+	if err != nil && ctx.Err() != nil {
+		if werr := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateInterrupted); werr != nil {
+			return werr
+		}
+		return cli.Exit(fmt.Sprintf("interrupted after %d of %d jobs (--resume --out %s goes on with it)",
+			len(results), len(jobs), out), ExitInterrupted)
+	}
 	if err != nil {
 		return err
 	}
-	if err := writeRunInfo(out, cfg, started, len(jobs), skipped, earlier); err != nil {
+	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateFinished); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "\nResults in %s\n\n", out)
@@ -314,7 +339,7 @@ func runAction(c *cli.Context) error {
 	}
 	failed := 0
 	for _, r := range results {
-		if r.Status != bench.StatusOK {
+		if r.Status == bench.StatusFailed { // unverified is not a failure
 			failed++
 		}
 	}
@@ -342,6 +367,7 @@ func dedupSkips(ss []bench.Skip) []bench.Skip {
 // parts (--resume) lists the earlier parts in Parts, oldest first.
 type runInfo struct {
 	Command  []string          `json:"command"`
+	State    string            `json:"state"` // stateRunning, stateFinished, stateInterrupted
 	Started  string            `json:"started_at"`
 	Finished string            `json:"finished_at,omitempty"`
 	Size     string            `json:"size"`
@@ -363,7 +389,10 @@ type runInfo struct {
 func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
 	b, err := os.ReadFile(filepath.Join(out, "run.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil // an interrupted first part writes no run.json; its results still count
+		// Written at the start since the directory was locked; a run of an
+		// older mlbench wrote it at the end only. Each result records its
+		// own settings, which bench.Run checks before reusing it.
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
@@ -382,11 +411,22 @@ func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
 	return append(parts, ri), nil
 }
 
-func writeRunInfo(out string, cfg bench.Config, started time.Time, n int, skipped []bench.Skip, earlier []runInfo) error {
-	ri := runInfo{Command: os.Args, Started: started.Format(time.RFC3339), Finished: time.Now().UTC().Format(time.RFC3339),
-		Size: cfg.Size, Threads: cfg.Threads,
+// States of a run in run.json.
+const (
+	stateRunning     = "running" // or killed: nothing ended it
+	stateFinished    = "finished"
+	stateInterrupted = "interrupted"
+)
+
+// writeRunInfo writes out/run.json in state; it is written when the run
+// starts and again when it ends.
+func writeRunInfo(out string, cfg bench.Config, n int, skipped []bench.Skip, earlier []runInfo, started time.Time, state string) error {
+	ri := runInfo{Command: os.Args, State: state, Started: started.Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
 		Device: cfg.Device, Reps: cfg.Reps, Warmup: cfg.Warmup, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host,
 		ThreadEn: bench.ThreadEnv(cfg.Threads), Parts: earlier}
+	if state != stateRunning {
+		ri.Finished = time.Now().UTC().Format(time.RFC3339)
+	}
 	for _, s := range dedupSkips(skipped) {
 		if ri.Skipped == nil {
 			ri.Skipped = map[string]string{}

@@ -104,7 +104,11 @@ func (l *liveTable) add(r *bench.Result) {
 		l.refs[key] = r
 	}
 	if r.Status != bench.StatusOK {
-		fmt.Fprintf(l.w, "%-7s %-34s %-20s %s\n", "FAILED", task, r.Impl, oneLine(r.Reason))
+		st := "FAILED"
+		if r.Status == bench.StatusUnverified {
+			st = "UNVERIF" // fits the column; the reason says the rest
+		}
+		fmt.Fprintf(l.w, "%-7s %-34s %-20s %s\n", st, task, r.Impl, oneLine(r.Reason))
 		return
 	}
 	main := bench.MainPhase(r.Phases)

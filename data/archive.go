@@ -22,7 +22,9 @@ type tarMember struct {
 // accepted and skipped). Absolute names, "..", links, devices and members
 // not in the allowed sets are errors naming the member. After the last
 // member the gzip stream is read to its end so its checksum is verified.
-func walkTarGz(r io.Reader, allowed map[string]bool, allowDirs map[string]bool, fn func(m tarMember) error) error {
+// A member whose header declares more than maxSize bytes (what the dataset
+// can hold) is refused before anything is read or allocated for it.
+func walkTarGz(r io.Reader, allowed map[string]bool, allowDirs map[string]bool, maxSize int64, fn func(m tarMember) error) error {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return fmt.Errorf("corrupt gzip: %v", err)
@@ -55,6 +57,9 @@ func walkTarGz(r io.Reader, allowed map[string]bool, allowDirs map[string]bool, 
 		}
 		if !allowed[name] {
 			return fmt.Errorf("unexpected archive member %q", h.Name)
+		}
+		if h.Size < 0 || h.Size > maxSize {
+			return fmt.Errorf("archive member %q declares %d bytes, more than the %d this dataset can hold", h.Name, h.Size, maxSize)
 		}
 		if err := fn(tarMember{Name: name, Size: h.Size, R: tr}); err != nil {
 			return err

@@ -1,7 +1,9 @@
 package data
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlbench/mlbench/internal/dirlock"
 	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
@@ -328,7 +331,13 @@ func TestFailedRebuildKeepsPreviousOutput(t *testing.T) {
 	require.Error(t, Prepare([]string{"california_housing"}, Options{Root: root, Mirror: calMirror(t, bad, false)}))
 	require.Equal(t, before, readMetaT(t, filepath.Join(root, "california_housing")))
 	ents, _ := os.ReadDir(root)
-	require.Len(t, ents, 1)
+	var names []string
+	for _, e := range ents {
+		if e.Name() != dirlock.File {
+			names = append(names, e.Name())
+		}
+	}
+	require.Equal(t, []string{"california_housing"}, names)
 }
 
 func TestRandomSplitSizes(t *testing.T) {
@@ -366,4 +375,21 @@ func TestUnknownDatasetAndOptions(t *testing.T) {
 	}
 	require.Equal(t, []string{"california_housing", "digits", "blobs/n1000", "blobs/n10000", "blobs/n100000", "blobs/n1000000",
 		"cifar10", "squad_v2_dev", "prompts", "gpt2_tokenizer", "bert_tokenizer"}, names)
+}
+
+func TestArchiveMemberSizeIsCapped(t *testing.T) {
+	// A header that declares 1 TiB for the data file, and no data: refused
+	// from the header, before any allocation (it was a fatal out of memory).
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: calMember, Mode: 0o644, Size: 1 << 40, Typeflag: tar.TypeReg}))
+	_ = tw.Flush() // "missed writing" the body: only the header is wanted
+	require.NoError(t, gz.Close())
+	mirror := calMirror(t, buf.Bytes(), false)
+	root := t.TempDir()
+	err := Prepare([]string{"california_housing"}, Options{Root: root, Mirror: mirror})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `declares 1099511627776 bytes, more than the 16777216 this dataset can hold`)
+	requireNotPrepared(t, root, "california_housing")
 }

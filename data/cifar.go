@@ -136,7 +136,7 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 	}
 	defer f.Close()
 	b.o.logf("cifar10: extracting %s", src.path)
-	err = walkTarGz(f, allowed, map[string]bool{cifarDir: true}, func(m tarMember) error {
+	err = walkTarGz(f, allowed, map[string]bool{cifarDir: true}, batchBytes, func(m tarMember) error {
 		k, isBatch := batchIndex[m.Name]
 		if !isBatch {
 			return nil
@@ -159,13 +159,8 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 		if k == 5 {
 			labels = testY
 		}
-		for i := 0; i < L.perBatch; i++ {
-			rec := buf[i*cifarRecord:]
-			if rec[0] >= cifarClasses {
-				return fmt.Errorf("%s: record %d has label %d", m.Name, i, rec[0])
-			}
-			labels[i] = float64(rec[0])
-			copy(pix[i*cifarPixels:(i+1)*cifarPixels], rec[1:cifarRecord])
+		if err := parseCIFARBatch(buf, labels[:L.perBatch], pix); err != nil {
+			return fmt.Errorf("%s: %v", m.Name, err)
 		}
 		if k == 5 {
 			return testX.writeAt(pix, 0)
@@ -217,6 +212,25 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 	}
 	return fmt.Sprintf("%d train / %d test images; order_full: %d epoch permutations, order_quick: %d images (%d per class), seed %d; init.safetensors: PyTorch-default uniform init, seed %d",
 		nTrain, nTest, CNNEpochs, len(quick), len(quick)/cifarClasses, Seed, cifarInitSeed), nil
+}
+
+// parseCIFARBatch splits a batch file's records (a label byte, then 3072
+// pixel bytes) into labels and pix, one record per label; the sizes must
+// match exactly and every label be a class.
+func parseCIFARBatch(buf []byte, labels []float64, pix []byte) error {
+	n := len(labels)
+	if len(buf) != n*cifarRecord || len(pix) != n*cifarPixels {
+		return fmt.Errorf("%d bytes for %d records of %d", len(buf), n, cifarRecord)
+	}
+	for i := 0; i < n; i++ {
+		rec := buf[i*cifarRecord : (i+1)*cifarRecord]
+		if rec[0] >= cifarClasses {
+			return fmt.Errorf("record %d has label %d", i, rec[0])
+		}
+		labels[i] = float64(rec[0])
+		copy(pix[i*cifarPixels:(i+1)*cifarPixels], rec[1:])
+	}
+	return nil
 }
 
 // balancedSubset walks perm and keeps the first n/10 rows of each class, in

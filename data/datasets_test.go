@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlbench/mlbench/internal/dirlock"
 	"github.com/mlbench/mlbench/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
@@ -329,4 +330,69 @@ func TestGPT2TokenizerFromMirror(t *testing.T) {
 	require.Equal(t, 15496, tok.Model.Vocab["Hello"])
 	require.Equal(t, 995, tok.Model.Vocab["\u0120world"])
 	require.Equal(t, "\u0120 t", tok.Model.Merges[0])
+}
+
+func TestPrepareRecordsHashesAndRebuildsAlteredOutput(t *testing.T) {
+	py, _ := fakeDigits(t, 1797)
+	root := t.TempDir()
+	var log bytes.Buffer
+	o := Options{Root: root, Python: py, Progress: &log}
+	require.NoError(t, Prepare([]string{"digits"}, o))
+	dir := filepath.Join(root, "digits")
+	m := readMetaT(t, dir)
+	files, _ := m["files"].([]any)
+	require.Len(t, files, 4, "every output is recorded: %v", m["files"])
+	for _, f := range files {
+		e := f.(map[string]any)
+		_, sum, _, err := fileDigest(filepath.Join(dir, e["path"].(string)))
+		require.NoError(t, err)
+		require.Equal(t, sum, e["sha256"], e["path"])
+	}
+
+	// 100 values of X zeroed, same size: prepare sees it and makes it again.
+	x := filepath.Join(dir, "X.npy")
+	before, err := os.ReadFile(x)
+	require.NoError(t, err)
+	altered := bytes.Clone(before)
+	for i := len(altered) - 800; i < len(altered); i++ {
+		altered[i] = 0
+	}
+	require.NoError(t, os.WriteFile(x, altered, 0o644))
+	log.Reset()
+	require.NoError(t, Prepare([]string{"digits"}, o))
+	require.Contains(t, log.String(), "no longer matches what was prepared")
+	require.Contains(t, log.String(), "X.npy has sha256")
+	after, err := os.ReadFile(x)
+	require.NoError(t, err)
+	require.Equal(t, before, after, "X.npy made again")
+	log.Reset()
+	require.NoError(t, Prepare([]string{"digits"}, o))
+	require.Contains(t, log.String(), "up to date")
+}
+
+func TestPrepareRemovesStaleStagingAndLocks(t *testing.T) {
+	py, _ := fakeDigits(t, 1797)
+	root := t.TempDir()
+	stale := []string{filepath.Join(root, ".cifar10.tmp-123"), filepath.Join(root, ".digits.old-9"), filepath.Join(root, "blobs", ".n1000.tmp-7")}
+	for _, d := range stale {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, "train_x.npy"), make([]byte, 1000), 0o644))
+	}
+	keep := filepath.Join(root, ".verified.json.tmp-1") // a file, not a staging directory
+	require.NoError(t, os.WriteFile(keep, nil, 0o644))
+
+	held, err := dirlock.Take(root)
+	require.NoError(t, err)
+	err = Prepare([]string{"digits"}, Options{Root: root, Python: py})
+	require.ErrorContains(t, err, "in use by another mlbench process")
+	for _, d := range stale {
+		require.DirExists(t, d, "not removed while another prepare may own it")
+	}
+	held.Unlock()
+
+	require.NoError(t, Prepare([]string{"digits"}, Options{Root: root, Python: py}))
+	for _, d := range stale {
+		require.NoDirExists(t, d)
+	}
+	require.FileExists(t, keep)
 }

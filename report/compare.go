@@ -19,7 +19,7 @@ type compareRow struct {
 	Variant string `json:"variant"`
 	Impl    string `json:"impl"`
 	Phase   string `json:"phase"` // "" for a result with no phases
-	// OldStatus and NewStatus are "ok", "failed", or "" when that run has
+	// OldStatus and NewStatus are "ok", "unverified", "failed", or "" when that run has
 	// no result for this implementation.
 	OldStatus string            `json:"old_status"`
 	NewStatus string            `json:"new_status"`
@@ -134,6 +134,9 @@ func (s *compareSection) add(impl string, o, n *bench.Result) {
 		}
 		if f, why := failure(r); f {
 			return "failed", why, true
+		}
+		if r.Status == bench.StatusUnverified { // its own timings still compare
+			return string(bench.StatusUnverified), oneLine(r.Reason), false
 		}
 		return "ok", "", false
 	}

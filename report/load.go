@@ -18,8 +18,10 @@ const ResultSuffix = ".result.json"
 // Load reads every result file (*.result.json) in dir, not recursively,
 // ignoring names that start with "." (temporary files of an atomic write).
 // Unlike bench.DecodeResult it keeps failed results, which may have no
-// phases; it only checks that each file is JSON with the current schema
-// version. The results are sorted by task, variant (numbers in "key=N"
+// phases. A file that is not JSON with the current schema version is an
+// error; a result stored as passed that fails bench.Result.Validate (a
+// negative or absurd phase, NaN, edited by hand or written by a buggy
+// implementation) is kept as failed, with its timings dropped. The results are sorted by task, variant (numbers in "key=N"
 // compared as numbers) and implementation.
 func Load(dir string) ([]*bench.Result, error) {
 	ents, err := os.ReadDir(dir)
@@ -47,6 +49,7 @@ func Load(dir string) ([]*bench.Result, error) {
 		if r.Task == "" || r.Impl == "" {
 			return nil, fmt.Errorf("%s: task or impl is empty", path)
 		}
+		markInvalid(&r)
 		out = append(out, &r)
 	}
 	if len(out) == 0 {
@@ -54,6 +57,18 @@ func Load(dir string) ([]*bench.Result, error) {
 	}
 	sortResults(out)
 	return out, nil
+}
+
+// markInvalid turns a passed result that does not validate into a failed
+// one, so that it is never ranked nor given a ratio.
+func markInvalid(r *bench.Result) {
+	if r.Status != bench.StatusOK && r.Status != bench.StatusUnverified {
+		return
+	}
+	if err := r.Validate(); err != nil {
+		r.Status, r.Reason = bench.StatusFailed, "invalid result file: "+err.Error()
+		r.Phases = nil
+	}
 }
 
 func sortResults(rs []*bench.Result) {

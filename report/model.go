@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -36,8 +37,11 @@ type row struct {
 	R      *bench.Result
 	IsRef  bool
 	Failed bool
-	Reason string
-	Sums   map[string]stats.Summary
+	// Unverified rows (bench.StatusUnverified) show their timings and
+	// Reason but, like failed ones, get no ratio and no rank.
+	Unverified bool
+	Reason     string
+	Sums       map[string]stats.Summary
 	// Ratios and VsRef hold, per phase, this row against the reference (ok
 	// rows other than the reference, when the reference is ok).
 	Ratios map[string]stats.Ratio
@@ -50,9 +54,20 @@ func (r *row) mainMedian(main string) (float64, bool) {
 	return s.Median, ok
 }
 
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // failure says whether a result counts as failed, and why.
 func failure(r *bench.Result) (bool, string) {
 	switch {
+	case r.Status == bench.StatusUnverified:
+		return false, ""
 	case r.Status != "" && r.Status != bench.StatusOK:
 		reason := r.Reason
 		if reason == "" && len(r.Errors) > 0 {
@@ -164,6 +179,9 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 		seen[r.Impl] = true
 		w := &row{R: r, IsRef: r.Impl == s.Reference, Sums: map[string]stats.Summary{}}
 		w.Failed, w.Reason = failure(r)
+		if r.Status == bench.StatusUnverified {
+			w.Unverified, w.Reason = true, oneLine(r.Reason)
+		}
 		for p, v := range r.Phases {
 			if len(v) == 0 {
 				continue
@@ -194,7 +212,7 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 
 	// Ratios against the reference, for every phase both have.
 	for _, w := range s.Rows {
-		if w.Failed || w.IsRef || s.Ref == nil {
+		if w.Failed || w.Unverified || w.IsRef || s.Ref == nil {
 			continue
 		}
 		w.Ratios, w.VsRef = map[string]stats.Ratio{}, map[string]stats.Comparison{}
@@ -203,7 +221,11 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 			if !ok || ref.Median <= 0 {
 				continue
 			}
-			w.Ratios[p] = stats.MedianRatio(w.R.Phases[p], s.Ref.R.Phases[p])
+			rt := stats.MedianRatio(w.R.Phases[p], s.Ref.R.Phases[p])
+			if !finite(rt.Ratio, rt.Lo, rt.Hi) {
+				continue // a reference phase too small to divide by
+			}
+			w.Ratios[p] = rt
 			w.VsRef[p] = stats.Compare(s.Ref.R.Phases[p], w.R.Phases[p])
 		}
 	}
@@ -215,6 +237,8 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 			return 0
 		case w.Failed:
 			return 3
+		case w.Unverified:
+			return 2
 		}
 		if _, ok := w.mainMedian(s.Main); ok {
 			return 1
@@ -234,7 +258,7 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 	})
 	var ranked []*row
 	for _, w := range s.Rows {
-		if _, ok := w.mainMedian(s.Main); ok && !w.Failed {
+		if _, ok := w.mainMedian(s.Main); ok && !w.Failed && !w.Unverified {
 			ranked = append(ranked, w)
 		}
 	}

@@ -344,3 +344,110 @@ func TestParityTextSaysWhyNothingWasCompared(t *testing.T) {
 	p.Checks[0] = bench.ParityCheck{Name: "metric_rel:inertia", Value: 0.07, Limit: 0.01, Measured: true}
 	assert.Equal(t, "metric_rel:inertia 0.07 vs limit 0.01", parityText(p))
 }
+
+func TestLoadFailsResultsThatDoNotValidate(t *testing.T) {
+	dir := t.TempDir()
+	ok := func(impl string, fit ...float64) *bench.Result {
+		return &bench.Result{SchemaVersion: 1, Task: "classical/linreg", Impl: impl, Language: "x", Framework: "x",
+			Status: bench.StatusOK, Reference: "python-sklearn", Phases: map[string][]float64{"fit": fit},
+			Metrics: map[string]float64{"r2": 0.6}}
+	}
+	for _, r := range []*bench.Result{
+		ok("python-sklearn", 0.002, 0.002, 0.002),
+		ok("rust-linfa", -1.5, -1.5, -1.5), // edited by hand
+		ok("rust-smartcore", 1e308, 1e308, 1e308),
+		ok("go-gonum", 0.001, 0.001, 0.001),
+	} {
+		require.NoError(t, bench.WriteJSONAtomic(filepath.Join(dir, bench.ResultFileName(r)), r))
+	}
+	rs, err := Load(dir)
+	require.NoError(t, err)
+	got := map[string]*bench.Result{}
+	for _, r := range rs {
+		got[r.Impl] = r
+	}
+	for _, id := range []string{"rust-linfa", "rust-smartcore"} {
+		assert.Equal(t, bench.StatusFailed, got[id].Status, id)
+		assert.Contains(t, got[id].Reason, "invalid result file: invalid result: phase fit[0]", id)
+	}
+	assert.Equal(t, bench.StatusOK, got["go-gonum"].Status)
+	for _, f := range []Format{Markdown, JSON, CSV} {
+		var b bytes.Buffer
+		require.NoError(t, Write(&b, rs, f), f)
+		assert.NotContains(t, b.String(), "-1.50", f)
+		assert.NotContains(t, b.String(), "-106", f)
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	assert.Contains(t, b.String(), "0.50", "go-gonum against the reference")
+}
+
+func TestRatiosNeverOverflow(t *testing.T) {
+	rs := []*bench.Result{
+		{SchemaVersion: 1, Task: "classical/linreg", Impl: "python-sklearn", Language: "x", Framework: "x",
+			Status: bench.StatusOK, Phases: map[string][]float64{"fit": {5e-324, 5e-324, 5e-324}}},
+		{SchemaVersion: 1, Task: "classical/linreg", Impl: "go-gonum", Language: "x", Framework: "x",
+			Status: bench.StatusOK, Reference: "python-sklearn", Phases: map[string][]float64{"fit": {1e6, 1e6, 1e6}}},
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, JSON), "no +Inf for encoding/json to refuse")
+	assert.NotContains(t, b.String(), "Inf")
+	b.Reset()
+	require.NoError(t, Write(&b, rs, Markdown))
+	assert.NotContains(t, b.String(), "Inf")
+}
+
+func TestUnverifiedIsShownNeverRankedNorFailed(t *testing.T) {
+	mk := func(impl string, st bench.Status, reason string, fit float64) *bench.Result {
+		return &bench.Result{SchemaVersion: 1, Task: "classical/kmeans", Variant: "n=1000", Impl: impl, Language: "x", Framework: "x",
+			Status: st, Reason: reason, Reference: "python-sklearn", Phases: map[string][]float64{"fit": {fit, fit, fit}}}
+	}
+	rs := []*bench.Result{
+		mk("python-sklearn", bench.StatusOK, "", 0.01),
+		mk("rust-smartcore", bench.StatusUnverified, "parity not verifiable: smartcore cannot start from given centres", 0.001),
+		mk("go-gonum", bench.StatusOK, "", 0.02),
+	}
+	var md, js, csvOut bytes.Buffer
+	require.NoError(t, Write(&md, rs, Markdown))
+	require.NoError(t, Write(&js, rs, JSON))
+	require.NoError(t, Write(&csvOut, rs, CSV))
+	assert.Contains(t, md.String(), "UNVERIFIED: parity not verifiable: smartcore cannot start")
+	assert.NotContains(t, md.String(), "FAILED")
+	assert.Contains(t, csvOut.String(), "unverified,parity not verifiable")
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal(js.Bytes(), &rows))
+	for _, r := range rows {
+		if r["impl"] == "rust-smartcore" {
+			assert.Equal(t, "unverified", r["status"])
+			assert.Nil(t, r["rank"], "never ranked")
+			assert.Nil(t, r["ratio"], "never faster or slower")
+		}
+	}
+}
+
+func TestDisturbedResultsAreFlagged(t *testing.T) {
+	mk := func(impl string, other float64) *bench.Result {
+		return &bench.Result{SchemaVersion: 1, Task: "classical/linreg", Impl: impl, Language: "x", Framework: "x",
+			Status: bench.StatusOK, Reference: "python-sklearn", Phases: map[string][]float64{"fit": {0.002, 0.002, 0.002}},
+			WallSeconds: 2, Machine: &bench.Machine{OtherCPUSeconds: 2 * other, OtherCores: other, Load1Before: 1, Load1After: 2}}
+	}
+	rs := []*bench.Result{mk("python-sklearn", 0.9), mk("go-gonum", 0.01)}
+	var md, js bytes.Buffer
+	require.NoError(t, Write(&md, rs, Markdown))
+	assert.Contains(t, md.String(), "ref (disturbed)")
+	assert.Contains(t, md.String(), "~ (disturbed)", "a ratio against a disturbed reference says so")
+	assert.Contains(t, md.String(), "warning: python-sklearn was disturbed: other processes kept 0.90 cores busy")
+	assert.NotContains(t, md.String(), "go-gonum was disturbed")
+	require.NoError(t, Write(&js, rs, JSON))
+	assert.Contains(t, js.String(), `"disturbed": "other processes kept 0.90 cores`)
+}
+
+func TestCompareKeepsUnverifiedStatus(t *testing.T) {
+	r := &bench.Result{SchemaVersion: 1, Task: "classical/kmeans", Variant: "n=1000", Impl: "rust-smartcore", Language: "x",
+		Framework: "x", Status: bench.StatusUnverified, Reason: "parity not verifiable: no init",
+		Phases: map[string][]float64{"fit": {0.01, 0.01, 0.01, 0.01, 0.01}}}
+	var b bytes.Buffer
+	require.NoError(t, WriteCompare(&b, []*bench.Result{r}, []*bench.Result{r}, JSON))
+	assert.Contains(t, b.String(), `"old_status": "unverified"`)
+	assert.NotContains(t, b.String(), "FAILED")
+}

@@ -161,6 +161,8 @@ func sectionTable(s *section) (header []string, rows [][]string) {
 		status := "ok"
 		if w.Failed {
 			status = "FAILED: " + w.Reason
+		} else if w.Unverified {
+			status = "UNVERIFIED: " + w.Reason
 		}
 		c := []string{r.Impl, join(r.Language, r.LanguageVersion), join(r.Framework, r.FrameworkVersion), status}
 		for _, p := range s.Phases {
@@ -221,6 +223,11 @@ func sectionLines(s *section) []string {
 	for _, t := range texts {
 		lines = append(lines, fmt.Sprintf("warning: %s: %s", strings.Join(where[t], ", "), t))
 	}
+	for _, w := range s.Rows {
+		if d, why := w.R.Disturbed(); d && !w.Failed {
+			lines = append(lines, fmt.Sprintf("- warning: %s was disturbed: %s", w.R.Impl, why))
+		}
+	}
 	for _, t := range s.Notes {
 		lines = append(lines, "note: "+t)
 	}
@@ -230,18 +237,31 @@ func sectionLines(s *section) []string {
 // ratioCell is "0.52x [0.49, 0.55] faster", "1.02x [0.98, 1.05] ~" when the
 // U test finds no significant difference, "ref" for the reference and "-"
 // where no ratio is honest (failed rows, no reference).
+//
+// A ratio involving a disturbed result (bench.Result.Disturbed) says so.
 func ratioCell(s *section, w *row) string {
 	if w.IsRef {
 		if w.Failed {
 			return "-"
 		}
-		return "ref"
+		return "ref" + disturbedMark(w)
 	}
 	r, ok := w.Ratios[s.Main]
 	if w.Failed || !ok {
 		return "-"
 	}
-	return fmtRatio(r) + " " + qualifier(w.VsRef[s.Main])
+	mark := disturbedMark(w)
+	if mark == "" && s.Ref != nil {
+		mark = disturbedMark(s.Ref)
+	}
+	return fmtRatio(r) + " " + qualifier(w.VsRef[s.Main]) + mark
+}
+
+func disturbedMark(w *row) string {
+	if d, _ := w.R.Disturbed(); d {
+		return " (disturbed)"
+	}
+	return ""
 }
 
 func qualifier(c stats.Comparison) string {
@@ -262,6 +282,8 @@ func parityCell(w *row) string {
 		return "-"
 	case w.R.Parity.OK:
 		return "ok"
+	case w.R.Parity.Unverified:
+		return "UNVERIFIED: " + parityText(w.R.Parity)
 	}
 	return "FAILED: " + parityText(w.R.Parity)
 }
@@ -351,7 +373,8 @@ type jsonRow struct {
 	Datasets         []bench.DatasetRef       `json:"datasets"`
 	Status           string                   `json:"status"` // "ok" or "failed"
 	Reason           string                   `json:"reason,omitempty"`
-	Rank             int                      `json:"rank,omitempty"` // by main-phase median among ok results; absent if not ranked
+	Disturbed        string                   `json:"disturbed,omitempty"` // why its timings are suspect (bench.Result.Disturbed)
+	Rank             int                      `json:"rank,omitempty"`      // by main-phase median among ok results; absent if not ranked
 	MainPhase        string                   `json:"main_phase"`
 	Phases           map[string]stats.Summary `json:"phases"`
 	Ratio            *stats.Ratio             `json:"ratio,omitempty"`        // main phase / reference's
@@ -381,8 +404,11 @@ func writeJSON(w io.Writer, secs []*section) error {
 			if j.Metrics == nil {
 				j.Metrics = map[string]float64{}
 			}
+			_, j.Disturbed = r.Disturbed()
 			if x.Failed {
 				j.Status, j.Reason = "failed", x.Reason
+			} else if x.Unverified {
+				j.Status, j.Reason = string(bench.StatusUnverified), x.Reason
 			} else {
 				if rt, ok := x.Ratios[s.Main]; ok {
 					c := x.VsRef[s.Main]
@@ -415,6 +441,8 @@ func writeCSV(w io.Writer, secs []*section) error {
 			status := "ok"
 			if x.Failed {
 				status = "failed"
+			} else if x.Unverified {
+				status = string(bench.StatusUnverified)
 			}
 			var phases []string
 			for _, p := range s.Phases {

@@ -18,7 +18,8 @@ import common
 def load_split(spec, replicate=1):
     """Train and test rows of X and y, the training rows tiled `replicate` times."""
     a = {name: np.load(path) for name, path in spec["inputs"].items()}
-    train, test = a["train_idx"], a["test_idx"]
+    n = len(a["X"])
+    train, test = common.rows(a["train_idx"], n, "train_idx"), common.rows(a["test_idx"], n, "test_idx")
     X_train, y_train = a["X"][train], a["y"][train]
     if replicate > 1:
         X_train, y_train = np.tile(X_train, (replicate, 1)), np.tile(y_train, replicate)
@@ -26,7 +27,9 @@ def load_split(spec, replicate=1):
 
 
 def linreg(spec, result):
-    replicate = int(spec["params"].get("replicate", 1))
+    replicate = common.param_int(spec, "replicate")
+    if replicate < 1:
+        raise ValueError(f"replicate = {replicate}, want >= 1")
     for _, timed in common.repetitions(spec):
         with result.time("load", timed):
             X_train, y_train, X_test, y_test = load_split(spec, replicate)
@@ -47,8 +50,8 @@ def linreg(spec, result):
 
 
 def svm(spec, result):
-    p = spec["params"]
-    params = dict(kernel=p.get("kernel", "linear"), C=float(p.get("C", 1.0)), tol=float(p.get("tol", 1e-3)))
+    params = dict(kernel=common.param_str(spec, "kernel"), C=common.param_float(spec, "C"),
+                  tol=common.param_float(spec, "tol"))
     for _, timed in common.repetitions(spec):
         with result.time("load", timed):
             X_train, y_train, X_test, y_test = load_split(spec)
@@ -69,12 +72,12 @@ def svm(spec, result):
 
 
 def kmeans(spec, result):
-    p = spec["params"]
-    n_init = int(p.get("n_init", 1))
+    n_init = common.param_int(spec, "n_init")
     if n_init != 1:
         raise ValueError(f"n_init={n_init}: the protocol compares a single k-means++ run, want 1")
-    params = dict(n_clusters=int(p["k"]), init="k-means++", n_init=1, max_iter=int(p["max_iter"]),
-                  tol=float(p["tol"]), random_state=int(p["seed"]), algorithm="lloyd")
+    params = dict(n_clusters=common.param_int(spec, "k"), init="k-means++", n_init=1,
+                  max_iter=common.param_int(spec, "max_iter"), tol=common.param_float(spec, "tol"),
+                  random_state=common.param_int(spec, "seed"), algorithm="lloyd")
     n_iter = []
     for _, timed in common.repetitions(spec):
         with result.time("load", timed):

@@ -74,7 +74,8 @@ def run(spec):
     if spec["task"] != "dl/cnn":
         raise ValueError(f"unknown task {spec['task']!r}: want dl/cnn")
     p, inputs = spec["params"], spec["inputs"]
-    epochs, batch_size, lr, seed = int(p["epochs"]), int(p["batch_size"]), float(p["lr"]), int(p["seed"])
+    epochs, batch_size = common.param_int(spec, "epochs"), common.param_int(spec, "batch_size")
+    lr, seed = common.param_float(spec, "lr"), common.param_int(spec, "seed")
     result = common.Result(spec, "pytorch", torch.__version__)
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(seed)
@@ -89,7 +90,7 @@ def run(spec):
         train_x, test_x = images(inputs["train_x"], mean, std, device), images(inputs["test_x"], mean, std, device)
         train_y = torch.from_numpy(np.load(inputs["train_y"])).to(device)
         test_y = torch.from_numpy(np.load(inputs["test_y"])).to(device)
-        order = torch.from_numpy(np.load(inputs["order"])).to(device)
+        order = torch.from_numpy(common.rows(np.load(inputs["order"]), len(train_y), "order")).to(device)
         init = load_init(inputs["init"])
     if not 1 <= epochs <= order.shape[0]:
         raise ValueError(f"order has {order.shape[0]} epochs, params ask for {epochs}")

@@ -25,11 +25,41 @@ class SpecError(ValueError):
     pass
 
 
+# The spec's fields and their JSON types, as bench.Spec declares them: a
+# field not named here, or of another type, is refused as the Go side does.
+SPEC_FIELDS = {
+    "schema_version": int, "task": str, "variant": str, "impl": str, "size": str, "inputs": dict,
+    "datasets": list, "params": dict, "warmup": int, "reps": int, "threads": int, "device": str,
+    "result_path": str, "work_dir": str, "checkpoint_dir": str,
+}
+
+
+def check_spec_fields(spec) -> None:
+    """Raises SpecError for an unknown field or a field of the wrong type."""
+    if not isinstance(spec, dict):
+        raise SpecError(f"want a JSON object, got {type(spec).__name__}")
+    for key, value in spec.items():
+        want = SPEC_FIELDS.get(key)
+        if want is None:
+            raise SpecError(f"unknown field {key!r}")
+        if value is None:
+            continue  # JSON null: the zero value, as in Go
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise SpecError(f"field {key!r} is {type(value).__name__}, want {want.__name__}")
+    for key in ("inputs",):
+        for name, p in (spec.get(key) or {}).items():
+            if not isinstance(p, str):
+                raise SpecError(f"{key}[{name!r}] is {type(p).__name__}, want str")
+
+
 def read_spec(path: str) -> dict:
     try:
         with open(path) as f:
             spec = json.load(f)
+        check_spec_fields(spec)
     except (OSError, json.JSONDecodeError) as e:
+        raise SpecError(f"spec {path}: {e}") from None
+    except SpecError as e:
         raise SpecError(f"spec {path}: {e}") from None
     if spec.get("schema_version") != SCHEMA_VERSION:
         raise SpecError(f"spec {path}: schema_version {spec.get('schema_version')}, want {SCHEMA_VERSION}")
@@ -90,11 +120,53 @@ class Result(dict):
         self["metrics"][name] = float(value)
 
 
+def param_int(spec: dict, name: str) -> int:
+    """The integer parameter name; missing, or not a whole number, is an
+    error (as bench.Spec.Int): no silent default, no "3" read as 3."""
+    v = param_float(spec, name)
+    if v != int(v):
+        raise SpecError(f"spec: parameter {name!r} = {v} is not an integer")
+    return int(v)
+
+
+def param_float(spec: dict, name: str) -> float:
+    """The number parameter name (as bench.Spec.Float)."""
+    v = (spec.get("params") or {}).get(name)
+    if v is None:
+        raise SpecError(f"spec: parameter {name!r} missing")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SpecError(f"spec: parameter {name!r} has type {type(v).__name__}, want number")
+    return float(v)
+
+
+def param_str(spec: dict, name: str) -> str:
+    """The string parameter name (as bench.Spec.String)."""
+    v = (spec.get("params") or {}).get(name)
+    if not isinstance(v, str):
+        what = "missing" if v is None else f"has type {type(v).__name__}, want string"
+        raise SpecError(f"spec: parameter {name!r} {what}")
+    return v
+
+
 def repetitions(spec: dict):
     """Yields (rep, timed) for the warm-up then the timed repetitions."""
     warm = int(spec.get("warmup", 0))
     for i in range(warm + int(spec["reps"])):
         yield i, i >= warm
+
+
+def rows(idx, n: int, name: str):
+    """The row indices idx (an array read from an index file), checked to be
+    whole numbers in [0, n): numpy would wrap -1 to the last row silently."""
+    import numpy as np
+
+    idx = np.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"{name}: dtype {idx.dtype}, want integers")
+    bad = idx[(idx < 0) | (idx >= n)]
+    if bad.size:
+        raise ValueError(f"{name}: index {int(bad[0])} out of range [0, {n})")
+    return idx
 
 
 def validate(result: dict) -> None:
@@ -157,7 +229,7 @@ def main(run: Callable[[dict], dict]) -> None:
         result = run(spec)
         result["self_peak_rss_bytes"] = peak_rss_bytes()
         validate(result)
+        write_json_atomic(spec["result_path"], result)
     except Exception as e:  # one line on stderr, non-zero exit, no result
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)
-    write_json_atomic(spec["result_path"], result)

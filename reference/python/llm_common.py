@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Tokenizer
 
+import common
+
 MAX_QUESTION_TOKENS = 64
 PROBE_QUESTIONS, PROBE_POSITIONS = 20, 64
 PROBE_STEPS, PROBE_VOCAB = 5, 256
@@ -162,11 +164,12 @@ def warmups(spec):
 def bert_qa(spec, result, tokenizer, run_window, sync=None):
     """Runs the bert-qa workload; run_window(Window) -> (start_logits, end_logits) as 1-D numpy arrays."""
     p = spec["params"]
-    max_length, stride = int(p.get("max_length", 384)), int(p.get("stride", 128))
-    n_best, max_answer = int(p.get("n_best", 20)), int(p.get("max_answer_length", 30))
-    questions = load_squad(spec["inputs"]["squad"], int(p.get("limit", 0)))
+    max_length, stride = common.param_int(spec, "max_length"), common.param_int(spec, "stride")
+    n_best, max_answer = common.param_int(spec, "n_best"), common.param_int(spec, "max_answer_length")
+    limit = common.param_int(spec, "limit")
+    questions = load_squad(spec["inputs"]["squad"], limit)
     result["params"].update(max_length=max_length, stride=stride, n_best=n_best, max_answer_length=max_answer,
-                            limit=int(p.get("limit", 0)), max_question_tokens=MAX_QUESTION_TOKENS)
+                            limit=limit, max_question_tokens=MAX_QUESTION_TOKENS)
 
     def request(q, timed):
         with result.time("tokenize", timed, sync):
@@ -245,8 +248,7 @@ def generate(step, prompt_ids, new_tokens, sync=None):
 
 def gpt2(spec, result, tokenizer, step, sync=None):
     """Runs the gpt2 workload with step as in generate()."""
-    p = spec["params"]
-    new_tokens, limit = int(p.get("new_tokens", 150)), int(p.get("limit", 0))
+    new_tokens, limit = common.param_int(spec, "new_tokens"), common.param_int(spec, "limit")
     if new_tokens < 1:
         raise ValueError(f"new_tokens {new_tokens}: want >= 1")
     prompts = load_prompts(spec["inputs"]["prompts"], limit)

@@ -151,3 +151,20 @@ def test_bad_spec(tmp_path, linreg_inputs):
     proc, out = run(tmp_path, "classical/linreg", linreg_inputs, {}, reps=0)
     assert proc.returncode == 2
     assert not out.exists()
+
+
+@pytest.mark.parametrize("bad", [-1, 10**6])
+def test_linreg_rejects_indices_out_of_range(tmp_path, linreg_inputs, bad):
+    idx = np.load(linreg_inputs["train_idx"])
+    idx[3] = bad  # numpy would wrap -1 to the last row and report ok
+    np.save(linreg_inputs["train_idx"], idx)
+    proc, out = run(tmp_path, "classical/linreg", linreg_inputs, {"replicate": 1})
+    assert_failed(proc, out)
+    assert f"train_idx: index {bad} out of range" in proc.stderr
+
+
+@pytest.mark.parametrize("params", [{}, {"replicate": "2"}, {"replicate": 1.5}])
+def test_linreg_rejects_missing_or_mistyped_params(tmp_path, linreg_inputs, params):
+    proc, out = run(tmp_path, "classical/linreg", linreg_inputs, params)
+    assert_failed(proc, out)
+    assert "replicate" in proc.stderr

@@ -151,3 +151,14 @@ def test_too_few_epochs_in_order(tmp_path, inputs):
 def test_unknown_task(tmp_path, inputs):
     with pytest.raises(ValueError, match="unknown task"):
         cnn.run(make_spec(tmp_path, inputs, task="dl/nope"))
+
+
+def test_order_out_of_range(tmp_path, inputs):
+    order = np.load(inputs["order"])
+    order[0, 5] = -1  # torch would wrap it to the last image
+    path = str(tmp_path / "bad_order.npy")
+    np.save(path, order)
+    spec = make_spec(tmp_path, inputs)
+    spec["inputs"]["order"] = path
+    with pytest.raises(ValueError, match="order: index -1 out of range"):
+        cnn.run(spec)

@@ -108,3 +108,63 @@ def test_validate_rejects_nonfinite_lists(where, bad):
 def test_validate_rejects_nonfinite_metric(bad):
     with pytest.raises(ValueError):
         common.validate(result(metrics={"x": bad}))
+
+
+@pytest.mark.parametrize("change", [
+    {"bogus": 1}, {"reps": "3"}, {"reps": 1.5}, {"reps": True}, {"params": []}, {"inputs": {"X": 1}},
+    {"device": 0}, {"datasets": {}},
+])
+def test_read_spec_rejects_unknown_fields_and_wrong_types(tmp_path, change):
+    with pytest.raises(common.SpecError):
+        common.read_spec(write(tmp_path, json.dumps({**GOOD, **change})))
+
+
+def test_read_spec_accepts_every_go_field(tmp_path):
+    spec = {**GOOD, "variant": "n=1", "size": "quick", "datasets": [{"name": "d"}], "work_dir": "/tmp",
+            "checkpoint_dir": "/tmp/c"}
+    assert common.read_spec(write(tmp_path, json.dumps(spec)))["size"] == "quick"
+
+
+def test_rows_rejects_out_of_range_indices():
+    np = pytest.importorskip("numpy")
+    assert list(common.rows(np.array([0, 2]), 3, "train_idx")) == [0, 2]
+    for bad in ([0, -1], [3], [0.0, 1.0]):
+        with pytest.raises(ValueError, match="train_idx"):
+            common.rows(np.array(bad), 3, "train_idx")
+
+
+def test_main_reports_an_unwritable_result_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    spec = {**GOOD, "result_path": str(tmp_path / "missing" / "r.json")}
+    script = tmp_path / "impl.py"
+    script.write_text(
+        "import common\n"
+        "def run(spec):\n"
+        "    r = common.Result(spec, 'fw', '1')\n"
+        "    r.add('fit', 0.1)\n"
+        "    return r\n"
+        "common.main(run)\n")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(common.__file__))}
+    p = subprocess.run([sys.executable, str(script), "--spec", write(tmp_path, json.dumps(spec))],
+                       capture_output=True, text=True, env=env)
+    assert p.returncode == 1
+    assert p.stderr.strip().count("\n") == 0, p.stderr
+    assert p.stderr.startswith("error: FileNotFoundError"), p.stderr
+
+
+@pytest.mark.parametrize("params,call", [
+    ({}, "int"), ({"k": "8"}, "int"), ({"k": 8.5}, "int"), ({"k": True}, "int"), ({"k": None}, "float"),
+    ({"k": [1]}, "float"), ({"k": 1}, "str"), ({}, "str"),
+])
+def test_params_are_required_and_typed(params, call):
+    with pytest.raises(common.SpecError, match="'k'"):
+        getattr(common, "param_" + call)({"params": params}, "k")
+
+
+def test_params_read():
+    spec = {"params": {"k": 8, "tol": 1e-4, "kernel": "linear", "n": 3.0}}
+    assert common.param_int(spec, "k") == 8 and common.param_int(spec, "n") == 3
+    assert common.param_float(spec, "tol") == 1e-4
+    assert common.param_str(spec, "kernel") == "linear"

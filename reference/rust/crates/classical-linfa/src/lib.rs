@@ -39,7 +39,7 @@ pub fn fit_linreg(x: Array2<f64>, y: Array1<f64>) -> Res<FittedLinearRegression<
 }
 
 fn linreg(spec: &Spec, res: &mut Result) -> Res<()> {
-    let replicate = spec.usize("replicate").unwrap_or(1);
+    let replicate = spec.usize("replicate")?;
     let mut last = None;
     for (_, timed) in spec.repetitions() {
         let (x, y, x_test, y_test) = res.time(timed, "load", || -> Res<_> {

@@ -42,7 +42,7 @@ pub fn fit_linreg(x: &DenseMatrix<f64>, y: &Vec<f64>) -> Res<Ols> {
 }
 
 fn linreg(spec: &Spec, res: &mut Result) -> Res<()> {
-    let replicate = spec.usize("replicate").unwrap_or(1);
+    let replicate = spec.usize("replicate")?;
     let mut last = None;
     for (_, timed) in spec.repetitions() {
         let (x, y, x_test, y_test) = res.time(timed, "load", || -> Res<_> {

@@ -2,7 +2,7 @@
 //! splits, the metrics (defined once so every implementation computes them
 //! the same way) and one-vs-one voting for binary SVMs.
 
-use crate::{read_npy, Res, Spec};
+use crate::{read_indices, read_npy, Res, Spec};
 
 /// Row-major rows of X and their targets for the train and test parts.
 #[derive(Debug, Clone)]
@@ -32,10 +32,7 @@ pub fn load_split(spec: &Spec, replicate: usize) -> Res<Split> {
         return Err(format!("y has {} rows, X has {n}", y.len()).into());
     }
     let gather = |name: &str, times: usize| -> Res<(Vec<f64>, Vec<f64>)> {
-        let idx = read_npy::<usize>(spec.input(name)?)?.data;
-        if let Some(i) = idx.iter().find(|&&i| i >= n) {
-            return Err(format!("{name}: row {i} out of range (X has {n} rows)").into());
-        }
+        let idx = read_indices(spec.input(name)?, n).map_err(|e| format!("{name}: {e}"))?;
         let (mut xs, mut ys) = (Vec::with_capacity(idx.len() * d * times), Vec::with_capacity(idx.len() * times));
         for _ in 0..times {
             for &i in &idx {

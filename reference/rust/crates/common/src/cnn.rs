@@ -41,7 +41,13 @@ impl Params {
             return Err(format!("unknown task {:?}: want dl/cnn", spec.task).into());
         }
         let triple = |name: &str| -> Res<[f32; 3]> {
-            let v: Vec<f32> = spec.params.get(name).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect()).unwrap_or_default();
+            // Every element must be a number: none is dropped silently.
+            let v: Vec<f32> = spec
+                .params
+                .get(name)
+                .and_then(|v| v.as_array())
+                .and_then(|a| a.iter().map(|x| x.as_f64().map(|x| x as f32)).collect())
+                .unwrap_or_default();
             v.try_into().map_err(|_| format!("spec: parameter {name:?} must be 3 numbers").into())
         };
         let p = Params {
@@ -209,6 +215,19 @@ pub mod fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn params_refuse_a_mean_with_a_non_number() {
+        let spec = |mean: serde_json::Value| -> Spec {
+            serde_json::from_value(json!({"schema_version": 1, "task": "dl/cnn", "impl": "x", "warmup": 0,
+                "reps": 1, "threads": 1, "device": "cpu", "result_path": "/tmp/r.json",
+                "params": {"epochs": 1, "batch_size": 64, "lr": 1e-3, "seed": 0, "mean": mean, "std": [1, 1, 1]}}))
+            .unwrap()
+        };
+        assert!(Params::from_spec(&spec(json!([0.5, 0.5, 0.5]))).is_ok());
+        let e = Params::from_spec(&spec(json!(["a", 0.5, 0.5, 0.5]))).unwrap_err().to_string();
+        assert!(e.contains("\"mean\" must be 3 numbers"), "{e}");
+    }
 
     #[test]
     fn normalize_per_channel() {

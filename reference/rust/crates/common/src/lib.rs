@@ -18,7 +18,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Res<T> = std::result::Result<T, Error>;
 
+/// Unknown fields are refused, as the Go side (bench.ReadSpec) does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Spec {
     pub schema_version: u32,
     pub task: String,
@@ -258,10 +260,14 @@ fn npy_header(b: &[u8], path: &str) -> Res<(String, bool, Vec<usize>, usize)> {
         Ok(h[i + k.len() + 2..].trim_start_matches([':', ' ']))
     };
     let descr = field("descr")?;
-    let descr = descr[1..].split('\'').next().unwrap_or("").to_string();
+    let descr = descr.get(1..).unwrap_or("").split('\'').next().unwrap_or("").to_string();
     let fortran = field("fortran_order")?.starts_with("True");
     let sh = field("shape")?;
-    let sh = &sh[1..sh.find(')').ok_or_else(|| format!("{path}: bad shape"))?];
+    let sh = sh
+        .strip_prefix('(')
+        .and_then(|s| s.split_once(')'))
+        .map(|(s, _)| s)
+        .ok_or_else(|| format!("{path}: bad shape"))?;
     let shape: Vec<usize> = sh.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>()).collect::<std::result::Result<_, _>>()?;
     Ok((descr, fortran, shape, start + hlen))
 }
@@ -273,7 +279,6 @@ pub fn read_npy<T: FromNpy>(path: &str) -> Res<Npy<T>> {
     if fortran {
         return Err(format!("{path}: Fortran-order arrays are not supported").into());
     }
-    let n: usize = shape.iter().product();
     let body = &b[off..];
     let size = match descr.as_str() {
         "<f8" | "<i8" => 8,
@@ -281,6 +286,9 @@ pub fn read_npy<T: FromNpy>(path: &str) -> Res<Npy<T>> {
         "|u1" | "<u1" => 1,
         d => return Err(format!("{path}: unsupported dtype {d}").into()),
     };
+    let n = npy_elements(&shape, size, body.len()).ok_or_else(|| {
+        format!("{path}: truncated: {} data bytes for shape {:?}", body.len(), shape)
+    })?;
     if body.len() != n * size {
         return Err(format!("{path}: truncated: {} data bytes for shape {:?}", body.len(), shape).into());
     }
@@ -296,6 +304,31 @@ pub fn read_npy<T: FromNpy>(path: &str) -> Res<Npy<T>> {
         data.push(T::from_f64(v));
     }
     Ok(Npy { shape, data })
+}
+
+/// The element count of `shape`, or None when the product or its byte count
+/// (`elem` bytes each) overflows or exceeds the `body` bytes the file holds: a
+/// header that claims more than the file cannot be allocated for.
+fn npy_elements(shape: &[usize], elem: usize, body: usize) -> Option<usize> {
+    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
+    (n.checked_mul(elem)? <= body).then_some(n)
+}
+
+/// Reads a `.npy` array of row indices into a table of `rows` rows: every
+/// element must be a whole number in `0..rows` (a negative index would
+/// otherwise saturate to row 0).
+pub fn read_indices(path: &str, rows: usize) -> Res<Vec<usize>> {
+    let a = read_npy::<f64>(path)?;
+    a.data
+        .iter()
+        .map(|&v| {
+            if v.fract() == 0.0 && v >= 0.0 && v < rows as f64 {
+                Ok(v as usize)
+            } else {
+                Err(format!("{path}: index {v} out of range [0, {rows})").into())
+            }
+        })
+        .collect()
 }
 
 pub trait FromNpy: Copy {
@@ -332,6 +365,97 @@ mod tests {
         let a: Npy<f64> = read_npy(p.to_str().unwrap()).unwrap();
         assert_eq!(a.shape, vec![2, 2]);
         assert_eq!(a.data, vec![1.5, -2.0, 3.25, 4.0]);
+        fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn rejects_shapes_whose_product_overflows() {
+        let p = std::env::temp_dir().join(format!("mlb-npy-o-{}.npy", std::process::id()));
+        for shape in ["(4294967296, 4294967296)", "(18446744073709551615, 2)", "(2305843009213693952,)"] {
+            fs::write(&p, npy_bytes("<f8", shape, &[0u8; 16])).unwrap();
+            let e = read_npy::<f64>(p.to_str().unwrap()).unwrap_err().to_string();
+            assert!(e.contains("truncated"), "{shape}: {e}");
+        }
+        fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn indices_must_be_in_range() {
+        let p = std::env::temp_dir().join(format!("mlb-npy-i-{}.npy", std::process::id()));
+        let path = p.to_str().unwrap();
+        let body = |v: &[i64]| -> Vec<u8> { v.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        fs::write(&p, npy_bytes("<i8", "(3,)", &body(&[0, 2, 1]))).unwrap();
+        assert_eq!(read_indices(path, 3).unwrap(), vec![0, 2, 1]);
+        for bad in [[0i64, -1, 1], [0, 3, 1]] {
+            fs::write(&p, npy_bytes("<i8", "(3,)", &body(&bad))).unwrap();
+            let e = read_indices(path, 3).unwrap_err().to_string();
+            assert!(e.contains("out of range [0, 3)"), "{bad:?}: {e}");
+        }
+        fs::remove_file(p).unwrap();
+    }
+
+    /// Property: no byte string makes the reader panic or allocate more than
+    /// the file holds; it returns an array or an error. Inputs are valid
+    /// headers with random shapes and bodies, and random mutations of them
+    /// (a fixed-seed generator, so a failure can be replayed).
+    #[test]
+    fn never_panics_on_mutated_files() {
+        let mut state = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let p = std::env::temp_dir().join(format!("mlb-npy-p-{}.npy", std::process::id()));
+        let path = p.to_str().unwrap().to_string();
+        let descrs = ["<f8", "<i8", "<f4", "<i4", "|u1", "<c16", ""];
+        for _ in 0..3000 {
+            let dims: Vec<String> = (0..next() % 4)
+                .map(|_| match next() % 4 {
+                    0 => (next() % 5).to_string(),
+                    1 => u64::MAX.to_string(),
+                    2 => (1u64 << (next() % 64)).to_string(),
+                    _ => "-1".to_string(),
+                })
+                .collect();
+            let shape = format!("({}{})", dims.join(", "), if dims.len() == 1 { "," } else { "" });
+            let body: Vec<u8> = (0..next() % 64).map(|_| next() as u8).collect();
+            let mut b = npy_bytes(descrs[(next() % descrs.len() as u64) as usize], &shape, &body);
+            for _ in 0..next() % 4 {
+                if b.is_empty() {
+                    break;
+                }
+                let i = (next() % b.len() as u64) as usize;
+                let special = b"(),:'\x00";
+                match next() % 3 {
+                    0 => b[i] = next() as u8,
+                    1 => b.truncate(i),
+                    _ => b.insert(i, special[(next() % special.len() as u64) as usize]),
+                }
+            }
+            fs::write(&p, &b).unwrap();
+            if let Ok(a) = read_npy::<f64>(&path) {
+                assert_eq!(a.data.len(), a.shape.iter().product::<usize>());
+            }
+        }
+        fs::remove_file(p).unwrap();
+    }
+
+    #[test]
+    fn spec_refuses_unknown_fields_and_wrong_types() {
+        let p = std::env::temp_dir().join(format!("mlb-spec-{}.json", std::process::id()));
+        let path = p.to_str().unwrap();
+        let good = serde_json::json!({"schema_version": 1, "task": "t", "impl": "i", "warmup": 0,
+            "reps": 1, "threads": 1, "device": "cpu", "result_path": "/tmp/r.json", "params": {"k": 8}});
+        fs::write(&p, good.to_string()).unwrap();
+        assert_eq!(Spec::read(path).unwrap().usize("k").unwrap(), 8);
+        for (k, v) in [("bogus", serde_json::json!(1)), ("reps", serde_json::json!("3")), ("params", serde_json::json!([]))] {
+            let mut s = good.clone();
+            s[k] = v;
+            fs::write(&p, s.to_string()).unwrap();
+            assert!(Spec::read(path).is_err(), "{k}");
+        }
         fs::remove_file(p).unwrap();
     }
 
