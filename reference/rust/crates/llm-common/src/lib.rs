@@ -4,7 +4,7 @@
 //! supplies a [`QaModel`] (one window → start and end logits) and a
 //! [`CausalLm`] (one step with its own KV cache → the next greedy id); the
 //! loops here do the timing, the metrics and the probes exactly as
-//! reference/python/llm_common.py and internal/impls/llm_workload.go do.
+//! reference/python/llm_common.py and llm/task.go do.
 
 pub mod qa;
 pub mod testkit;

@@ -1,5 +1,5 @@
 //! The framework-free parts of docs/LLM.md, as reference/python/llm_common.py
-//! and ort/squad.go: SQuAD order, windows, post-processing, the official
+//! and llm/squad.go: SQuAD order, windows, post-processing, the official
 //! SQuAD v2.0 EM/F1, percentiles and argmax.
 
 use mlbench_common::Res;
