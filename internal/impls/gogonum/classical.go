@@ -211,29 +211,9 @@ func runKMeans(c *worker.Context) error {
 	err = c.Repeat(func(_ int, timed bool) error {
 		var y []int
 		km := &classical.KMeans{K: k, MaxIter: maxIter, Tol: tol}
-		if err := c.Time(timed, "load", func() error {
-			xp, err := c.Spec.Input("X")
-			if err != nil {
-				return err
-			}
-			yp, err := c.Spec.Input("y")
-			if err != nil {
-				return err
-			}
-			xa, err := data.ReadNPY(xp)
-			if err != nil {
-				return err
-			}
-			ya, err := data.ReadNPY(yp)
-			if err != nil {
-				return err
-			}
-			if len(xa.Shape) != 2 || len(ya.Shape) != 1 || ya.Rows() != xa.Rows() {
-				return fmt.Errorf("X has shape %v and y %v: want [n,p] and [n]", xa.Shape, ya.Shape)
-			}
-			X = mat.NewDense(xa.Rows(), xa.Cols(), xa.Data)
-			y = ya.Ints()
-			return nil
+		if err := c.Time(timed, "load", func() (err error) {
+			X, y, err = loadBlobs(c)
+			return err
 		}); err != nil {
 			return err
 		}
@@ -262,7 +242,36 @@ func runKMeans(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	// The parity fit, untimed: Lloyd from the shared initial centres.
+	return kmeansSharedInit(c, X, k, maxIter, tol)
+}
+
+// loadBlobs reads the spec's X [n,p] and labels y [n].
+func loadBlobs(c *worker.Context) (*mat.Dense, []int, error) {
+	xp, err := c.Spec.Input("X")
+	if err != nil {
+		return nil, nil, err
+	}
+	yp, err := c.Spec.Input("y")
+	if err != nil {
+		return nil, nil, err
+	}
+	xa, err := data.ReadNPY(xp)
+	if err != nil {
+		return nil, nil, err
+	}
+	ya, err := data.ReadNPY(yp)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(xa.Shape) != 2 || len(ya.Shape) != 1 || ya.Rows() != xa.Rows() {
+		return nil, nil, fmt.Errorf("X has shape %v and y %v: want [n,p] and [n]", xa.Shape, ya.Shape)
+	}
+	return mat.NewDense(xa.Rows(), xa.Cols(), xa.Data), ya.Ints(), nil
+}
+
+// kmeansSharedInit is the parity fit, untimed: Lloyd from the shared
+// initial centres, recorded as inertia_shared_init.
+func kmeansSharedInit(c *worker.Context, X *mat.Dense, k, maxIter int, tol float64) error {
 	ip, err := c.Spec.Input("init")
 	if err != nil {
 		return err

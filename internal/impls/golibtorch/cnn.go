@@ -45,116 +45,152 @@ func (d *cnnData) Close() {
 	torch.CloseAll(d.init)
 }
 
-func runCNN(c *worker.Context) error {
+// cnnParams is what a dl/cnn spec asks for.
+type cnnParams struct {
+	epochs, batch, seed int
+	lr                  float64
+	mean, std           []float32
+}
+
+// readCNNParams reads and checks the spec's parameters.
+func readCNNParams(c *worker.Context) (*cnnParams, error) {
 	if c.Spec.Task != "dl/cnn" {
-		return fmt.Errorf("unknown task %q: want dl/cnn", c.Spec.Task)
+		return nil, fmt.Errorf("unknown task %q: want dl/cnn", c.Spec.Task)
 	}
-	var epochs, batch, seed int
+	sp := &cnnParams{}
 	var err error
 	for _, p := range []struct {
 		name string
 		dst  *int
-	}{{"epochs", &epochs}, {"batch_size", &batch}, {"seed", &seed}} {
+	}{{"epochs", &sp.epochs}, {"batch_size", &sp.batch}, {"seed", &sp.seed}} {
 		if *p.dst, err = c.Spec.Int(p.name); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	lr, err := c.Spec.Float("lr")
-	if err != nil {
-		return err
+	if sp.lr, err = c.Spec.Float("lr"); err != nil {
+		return nil, err
 	}
-	mean, err := cnnChannelParam(c, "mean")
-	if err != nil {
-		return err
+	if sp.mean, err = cnnChannelParam(c, "mean"); err != nil {
+		return nil, err
 	}
-	std, err := cnnChannelParam(c, "std")
-	if err != nil {
-		return err
+	if sp.std, err = cnnChannelParam(c, "std"); err != nil {
+		return nil, err
 	}
-	if epochs < 1 || batch < 1 || seed < 0 || !(lr > 0) {
-		return fmt.Errorf("epochs = %d, batch_size = %d, seed = %d, lr = %v: want epochs, batch_size >= 1, seed >= 0, lr > 0",
-			epochs, batch, seed, lr)
+	if sp.epochs < 1 || sp.batch < 1 || sp.seed < 0 || !(sp.lr > 0) {
+		return nil, fmt.Errorf("epochs = %d, batch_size = %d, seed = %d, lr = %v: want epochs, batch_size >= 1, seed >= 0, lr > 0",
+			sp.epochs, sp.batch, sp.seed, sp.lr)
 	}
+	return sp, nil
+}
+
+// cnnStart sets up libtorch as cnn.py does: the device, the threads, the
+// seed, cuDNN, and the clock's device synchronisation.
+func cnnStart(c *worker.Context, seed int) (torch.Device, error) {
 	dev, err := torch.ParseDevice(c.Spec.Device)
 	if err != nil {
-		return err
+		return dev, err
 	}
 	if dev.IsCUDA() && !torch.CUDAAvailable() {
-		return fmt.Errorf("device %s: libtorch sees no CUDA device", dev)
+		return dev, fmt.Errorf("device %s: libtorch sees no CUDA device", dev)
 	}
 	if err := torch.SetNumThreads(c.Spec.Threads); err != nil {
-		return err
+		return dev, err
 	}
 	if err := torch.ManualSeed(uint64(seed)); err != nil {
-		return err
+		return dev, err
 	}
 	// As cnn.py: cudnn.benchmark off, cudnn.deterministic on (CUDA only in effect).
 	if _, _, err := torch.SetCuDNN(false, true); err != nil {
-		return err
+		return dev, err
 	}
 	// As Python's result.time(sync=...): synchronise before both clock reads.
 	c.Sync = func() error { return torch.Synchronize(dev) }
+	return dev, nil
+}
 
-	d := &cnnData{}
-	defer d.Close()
-	if err := c.Time(true, "load", func() error { return cnnLoad(c, dev, mean, std, d) }); err != nil {
-		return err
-	}
-	if int64(epochs) > d.epochs {
-		return fmt.Errorf("order has %d epochs, params ask for %d", d.epochs, epochs)
-	}
+// cnnOutcome is what the repetitions leave: the last repetition's first
+// step losses, last epoch's step losses and accuracy, and the timed
+// repetitions' per-epoch series and images trained.
+type cnnOutcome struct {
+	lossSteps, steps []float64
+	acc              float64
+	imagesTrained    int64
+	series           map[string][]float64
+}
 
-	var (
-		lossSteps, steps []float64
-		acc              float64
-		imagesTrained    int64
-		series           = map[string][]float64{"epoch_loss": {}, "epoch_test_accuracy": {}}
-	)
-	err = c.Repeat(func(_ int, timed bool) error {
-		net, err := models.NewCNN(d.init, dev) // every repetition trains from the same weights
-		if err != nil {
-			return err
-		}
-		defer net.Close()
-		opt, err := torch.NewAdam(net.Params, torch.DefaultAdam(lr))
-		if err != nil {
-			return err
-		}
-		defer opt.Close()
-		for e := int64(0); e < int64(epochs); e++ {
-			var losses []*torch.Tensor
-			err := c.Time(timed, "train_epoch", func() (err error) {
-				losses, err = cnnTrainEpoch(net, opt, d, e, int64(batch))
-				return err
-			})
-			if err == nil {
-				err = c.Time(timed, "eval", func() (err error) {
-					acc, err = cnnAccuracy(net, d.testX, d.testY, d.nTest)
-					return err
-				})
-			}
-			if err == nil {
-				steps, err = cnnLossValues(losses) // one device-to-host copy, as torch.stack(losses).tolist()
-			}
-			cnnCloseAll(losses)
-			if err != nil {
-				return err
-			}
-			if e == 0 {
-				lossSteps = slices.Clone(steps[:min(cnnProbeSteps, len(steps))])
-			}
-			if timed {
-				imagesTrained += d.perEpoch
-				series["epoch_loss"] = append(series["epoch_loss"], cnnMean(steps))
-				series["epoch_test_accuracy"] = append(series["epoch_test_accuracy"], acc)
-			}
-		}
-		return nil
-	})
+func runCNN(c *worker.Context) error {
+	sp, err := readCNNParams(c)
 	if err != nil {
 		return err
 	}
+	dev, err := cnnStart(c, sp.seed)
+	if err != nil {
+		return err
+	}
+	d := &cnnData{}
+	defer d.Close()
+	if err := c.Time(true, "load", func() error { return cnnLoad(c, dev, sp.mean, sp.std, d) }); err != nil {
+		return err
+	}
+	if int64(sp.epochs) > d.epochs {
+		return fmt.Errorf("order has %d epochs, params ask for %d", d.epochs, sp.epochs)
+	}
+	o := &cnnOutcome{series: map[string][]float64{"epoch_loss": {}, "epoch_test_accuracy": {}}}
+	if err := c.Repeat(func(_ int, timed bool) error { return cnnTrain(c, sp, d, dev, timed, o) }); err != nil {
+		return err
+	}
+	cnnRecord(c, sp, d, dev, o)
+	return nil
+}
 
+// cnnTrain is one repetition: a fresh model from the initial weights and
+// Adam, then per epoch the timed train_epoch and eval phases.
+func cnnTrain(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, timed bool, o *cnnOutcome) error {
+	net, err := models.NewCNN(d.init, dev) // every repetition trains from the same weights
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	opt, err := torch.NewAdam(net.Params, torch.DefaultAdam(sp.lr))
+	if err != nil {
+		return err
+	}
+	defer opt.Close()
+	for e := int64(0); e < int64(sp.epochs); e++ {
+		var losses []*torch.Tensor
+		err := c.Time(timed, "train_epoch", func() (err error) {
+			losses, err = cnnTrainEpoch(net, opt, d, e, int64(sp.batch))
+			return err
+		})
+		if err == nil {
+			err = c.Time(timed, "eval", func() (err error) {
+				o.acc, err = cnnAccuracy(net, d.testX, d.testY, d.nTest)
+				return err
+			})
+		}
+		if err == nil {
+			o.steps, err = cnnLossValues(losses) // one device-to-host copy, as torch.stack(losses).tolist()
+		}
+		cnnCloseAll(losses)
+		if err != nil {
+			return err
+		}
+		if e == 0 {
+			o.lossSteps = slices.Clone(o.steps[:min(cnnProbeSteps, len(o.steps))])
+		}
+		if timed {
+			o.imagesTrained += d.perEpoch
+			o.series["epoch_loss"] = append(o.series["epoch_loss"], cnnMean(o.steps))
+			o.series["epoch_test_accuracy"] = append(o.series["epoch_test_accuracy"], o.acc)
+		}
+	}
+	return nil
+}
+
+// cnnRecord writes the metrics, series, probes, parameters and notes.
+func cnnRecord(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, o *cnnOutcome) {
+	epochs, batch, lr, seed := sp.epochs, sp.batch, sp.lr, sp.seed
+	acc, steps, imagesTrained, series, lossSteps := o.acc, o.steps, o.imagesTrained, o.series, o.lossSteps
 	trainS := 0.0
 	for _, s := range c.Result.Phases["train_epoch"] {
 		trainS += s
@@ -188,7 +224,6 @@ func runCNN(c *worker.Context) error {
 		c.Result.Notes = append(c.Result.Notes, fmt.Sprintf("CUDA device %s; torch.Synchronize before every clock read; "+
 			"cuDNN benchmark off, deterministic on (torch.SetCuDNN, as cnn.py)", dev))
 	}
-	return nil
 }
 
 // cnnChannelParam is a parameter of three numbers (per-channel mean or std).
