@@ -242,35 +242,13 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRunFlags(c); err != nil {
+		return err
+	}
 	size := c.String("size")
-	if size != bench.SizeQuick && size != bench.SizeFull {
-		return fmt.Errorf("--size %q: want quick or full", size)
-	}
-	if n := c.Int("threads"); n < 1 || n > bench.MaxThreads() {
-		return fmt.Errorf("--threads %d: want 1 to %d (4 per logical CPU)", n, bench.MaxThreads())
-	} else if n > runtime.NumCPU() {
-		fmt.Fprintf(c.App.ErrWriter, "warning: --threads %d is more than the %d logical CPUs: timings will suffer\n", n, runtime.NumCPU())
-	}
-	if d := c.String("device"); d != "cpu" && d != "cuda" {
-		return fmt.Errorf("--device %q: want cpu or cuda", d)
-	}
-	if c.Int("reps") < 0 {
-		return fmt.Errorf("--reps %d: want at least 1 (or 0 for the task's default)", c.Int("reps"))
-	}
-	tasks, impls, err := bench.Select(bench.Tasks, bench.Selection{Task: c.String("task"), Impl: c.String("impl")})
+	jobs, skipped, l, err := selectJobs(c, p, size)
 	if err != nil {
 		return err
-	}
-	l, err := launcher(p)
-	if err != nil {
-		return err
-	}
-	jobs, skipped := bench.Runnable(bench.Plan(tasks, impls, size), l)
-	for _, s := range dedupSkips(skipped) {
-		fmt.Fprintf(c.App.ErrWriter, "skip %s: %s\n", s.Job.Task.ID+" "+s.Job.Impl.ID, oneLine(s.Reason))
-	}
-	if len(jobs) == 0 {
-		return fmt.Errorf("nothing runnable here for --task %q --impl %q (see `mlbench list`)", c.String("task"), c.String("impl"))
 	}
 	out := c.String("out")
 	if out == "" {
@@ -333,13 +311,59 @@ func runAction(c *cli.Context) error {
 	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateFinished); err != nil {
 		return err
 	}
+	return printRun(c, out, results)
+}
+
+// checkRunFlags refuses run flags out of their range.
+func checkRunFlags(c *cli.Context) error {
+	if size := c.String("size"); size != bench.SizeQuick && size != bench.SizeFull {
+		return fmt.Errorf("--size %q: want quick or full", size)
+	}
+	if n := c.Int("threads"); n < 1 || n > bench.MaxThreads() {
+		return fmt.Errorf("--threads %d: want 1 to %d (4 per logical CPU)", n, bench.MaxThreads())
+	} else if n > runtime.NumCPU() {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --threads %d is more than the %d logical CPUs: timings will suffer\n", n, runtime.NumCPU())
+	}
+	if d := c.String("device"); d != "cpu" && d != "cuda" {
+		return fmt.Errorf("--device %q: want cpu or cuda", d)
+	}
+	if c.Int("reps") < 0 {
+		return fmt.Errorf("--reps %d: want at least 1 (or 0 for the task's default)", c.Int("reps"))
+	}
+	return nil
+}
+
+// selectJobs is the jobs of the --task and --impl selection at size that
+// can run here, and those that cannot (each printed once with its reason).
+func selectJobs(c *cli.Context, p paths, size string) ([]bench.Job, []bench.Skip, bench.Paths, error) {
+	tasks, impls, err := bench.Select(bench.Tasks, bench.Selection{Task: c.String("task"), Impl: c.String("impl")})
+	if err != nil {
+		return nil, nil, bench.Paths{}, err
+	}
+	l, err := launcher(p)
+	if err != nil {
+		return nil, nil, bench.Paths{}, err
+	}
+	jobs, skipped := bench.Runnable(bench.Plan(tasks, impls, size), l)
+	for _, s := range dedupSkips(skipped) {
+		fmt.Fprintf(c.App.ErrWriter, "skip %s: %s\n", s.Job.Task.ID+" "+s.Job.Impl.ID, oneLine(s.Reason))
+	}
+	if len(jobs) == 0 {
+		return nil, nil, bench.Paths{}, fmt.Errorf("nothing runnable here for --task %q --impl %q (see `mlbench list`)", c.String("task"), c.String("impl"))
+	}
+	return jobs, skipped, l, nil
+}
+
+// printRun prints the run's table; the exit status says whether a result
+// failed (unverified is not a failure).
+func printRun(c *cli.Context, out string, results []*bench.Result) error {
 	fmt.Fprintf(c.App.Writer, "\nResults in %s\n\n", out)
 	if err := report.Write(c.App.Writer, results, report.Markdown); err != nil {
 		return err
 	}
 	failed := 0
 	for _, r := range results {
-		if r.Status == bench.StatusFailed { // unverified is not a failure
+		if r.Status == bench.StatusFailed {
 			failed++
 		}
 	}
