@@ -100,10 +100,7 @@ func (w *npyWriter) abort() {
 
 func buildCIFAR(b *buildCtx) (note string, err error) {
 	L := cifarShape
-	src := b.src[0]
 	nTrain, nTest := 5*L.perBatch, L.perBatch
-	batchBytes := int64(L.perBatch * cifarRecord)
-
 	trainX, err := newNPYWriter(filepath.Join(b.out, "train_x.npy"), []int{nTrain, 3, 32, 32})
 	if err != nil {
 		return "", b.errf("train_x.npy", "%v", err)
@@ -116,7 +113,25 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 	defer testX.abort()
 	trainY := make([]float64, nTrain)
 	testY := make([]float64, nTest)
+	if err := extractCIFAR(b, trainX, testX, trainY, testY); err != nil {
+		return "", err
+	}
+	if err := trainX.commit(); err != nil {
+		return "", b.errf("train_x.npy", "%v", err)
+	}
+	if err := testX.commit(); err != nil {
+		return "", b.errf("test_x.npy", "%v", err)
+	}
+	return writeCIFARLabelsAndOrders(b, trainY, testY)
+}
 
+// extractCIFAR streams the archive's five training batches and its test
+// batch into the image writers and the label slices; any other member must
+// be one of the archive's known files, and every batch must be there once.
+func extractCIFAR(b *buildCtx, trainX, testX *npyWriter, trainY, testY []float64) error {
+	L := cifarShape
+	src := b.src[0]
+	batchBytes := int64(L.perBatch * cifarRecord)
 	allowed := map[string]bool{}
 	batchIndex := map[string]int{} // member -> 0..4 train, 5 test
 	for i := 1; i <= 5; i++ {
@@ -132,7 +147,7 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 
 	f, err := os.Open(src.path)
 	if err != nil {
-		return "", b.errf(src.src.Name, "%v", err)
+		return b.errf(src.src.Name, "%v", err)
 	}
 	defer f.Close()
 	b.o.logf("cifar10: extracting %s", src.path)
@@ -168,26 +183,27 @@ func buildCIFAR(b *buildCtx) (note string, err error) {
 		return trainX.writeAt(pix, int64(k)*int64(len(pix)))
 	})
 	if err != nil {
-		return "", b.errf(src.src.Name, "%v", err)
+		return b.errf(src.src.Name, "%v", err)
 	}
 	for m := range batchIndex {
 		if !seen[m] {
-			return "", b.errf(src.src.Name, "archive lacks %s", m)
+			return b.errf(src.src.Name, "archive lacks %s", m)
 		}
 	}
-	if err := trainX.commit(); err != nil {
-		return "", b.errf("train_x.npy", "%v", err)
-	}
-	if err := testX.commit(); err != nil {
-		return "", b.errf("test_x.npy", "%v", err)
-	}
+	return nil
+}
 
+// writeCIFARLabelsAndOrders writes the labels, the per-epoch batch orders
+// (drawn once from the seed) and the CNN's initial weights, and returns the
+// dataset's note.
+func writeCIFARLabelsAndOrders(b *buildCtx, trainY, testY []float64) (string, error) {
+	nTrain, nTest := len(trainY), len(testY)
 	full := make([]float64, 0, CNNEpochs*nTrain)
 	rng := newRNG(Seed, "cifar10/order_full")
 	for e := 0; e < CNNEpochs; e++ {
 		full = append(full, intsToFloats(rng.Perm(nTrain))...)
 	}
-	quick, err := balancedSubset(trainY, L.quick, newRNG(Seed, "cifar10/order_quick").Perm(nTrain))
+	quick, err := balancedSubset(trainY, cifarShape.quick, newRNG(Seed, "cifar10/order_quick").Perm(nTrain))
 	if err != nil {
 		return "", b.errf("order_quick.npy", "%v", err)
 	}
