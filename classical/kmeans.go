@@ -94,20 +94,9 @@ func (km *KMeans) Fit(X mat.Matrix, src *rand.Rand) error {
 	// labels starts as each row's nearest initial centre, a hint for the
 	// pruned first assignment.
 	labels := make([]int32, n)
-	var centers []float64
-	if km.Init != nil {
-		if centers, err = initCenters(km.Init, k, d); err != nil {
-			return err
-		}
-		cc := centerDists(centers, k, d)
-		parallelBlocks(n, func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				j, _ := nearest(data[i*d:(i+1)*d], centers, k, cc, 0)
-				labels[i] = int32(j)
-			}
-		})
-	} else {
-		centers = kmeansPlusPlus(data, n, d, k, src, labels)
+	centers, err := km.startCenters(data, n, d, src, labels)
+	if err != nil {
+		return err
 	}
 	nb := (n + blockRows - 1) / blockRows
 	part := make([]lloydPartial, nb)
@@ -126,32 +115,7 @@ func (km *KMeans) Fit(X mat.Matrix, src *rand.Rand) error {
 			// always count as changed.
 			changed = n
 		}
-		// Reduce the block sums in block order.
-		clear(newCenters)
-		counts := make([]int, k)
-		for b := range part {
-			for t, v := range part[b].sums {
-				newCenters[t] += v
-			}
-			for j, c := range part[b].counts {
-				counts[j] += c
-			}
-		}
-		relocateEmpty(data, d, centers, labels, newCenters, counts)
-		shift := 0.0
-		for j := 0; j < k; j++ {
-			cj := newCenters[j*d : (j+1)*d]
-			if counts[j] > 0 {
-				inv := 1 / float64(counts[j])
-				for t := range cj {
-					cj[t] *= inv
-				}
-			}
-			for t, v := range cj {
-				diff := v - centers[j*d+t]
-				shift += diff * diff
-			}
-		}
+		shift := updateCenters(data, d, k, part, centers, labels, newCenters)
 		centers, newCenters = newCenters, centers
 		if changed == 0 {
 			strict = true
@@ -171,6 +135,61 @@ func (km *KMeans) Fit(X mat.Matrix, src *rand.Rand) error {
 	}
 	km.centers, km.d, km.labels, km.inertia, km.iters = centers, d, labels, inertia, iter
 	return nil
+}
+
+// startCenters returns the initial centres (km.Init, or k-means++ with
+// src) and sets labels to each row's nearest one, a hint for the pruned
+// first assignment.
+func (km *KMeans) startCenters(data []float64, n, d int, src *rand.Rand, labels []int32) ([]float64, error) {
+	k := km.K
+	if km.Init == nil {
+		return kmeansPlusPlus(data, n, d, k, src, labels), nil
+	}
+	centers, err := initCenters(km.Init, k, d)
+	if err != nil {
+		return nil, err
+	}
+	cc := centerDists(centers, k, d)
+	parallelBlocks(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j, _ := nearest(data[i*d:(i+1)*d], centers, k, cc, 0)
+			labels[i] = int32(j)
+		}
+	})
+	return centers, nil
+}
+
+// updateCenters is Lloyd's update: it reduces the assignment's block sums
+// in block order into newCenters (relocating empty clusters as
+// scikit-learn does), divides by the counts, and returns the squared shift
+// from centers.
+func updateCenters(data []float64, d, k int, part []lloydPartial, centers []float64, labels []int32, newCenters []float64) float64 {
+	clear(newCenters)
+	counts := make([]int, k)
+	for b := range part {
+		for t, v := range part[b].sums {
+			newCenters[t] += v
+		}
+		for j, c := range part[b].counts {
+			counts[j] += c
+		}
+	}
+	relocateEmpty(data, d, centers, labels, newCenters, counts)
+	shift := 0.0
+	for j := 0; j < k; j++ {
+		cj := newCenters[j*d : (j+1)*d]
+		if counts[j] > 0 {
+			inv := 1 / float64(counts[j])
+			for t := range cj {
+				cj[t] *= inv
+			}
+		}
+		for t, v := range cj {
+			diff := v - centers[j*d+t]
+			shift += diff * diff
+		}
+	}
+	return shift
 }
 
 // Centers returns a copy of the cluster centres, one per row.
