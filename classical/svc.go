@@ -90,18 +90,57 @@ func (s *SVC) Fit(X mat.Matrix, y []float64) error {
 	if err := checkFinite(y); err != nil {
 		return fmt.Errorf("y: %w", err)
 	}
-	classes := slices.Compact(slices.Sorted(slices.Values(y)))
-	nc := len(classes)
-	if nc < 2 {
-		return fmt.Errorf("%w: got %d", ErrClasses, nc)
+	classes, members, err := classMembers(y)
+	if err != nil {
+		return err
 	}
-	// Rows of each class, in input order.
-	members := make([][]int, nc)
+	nc := len(classes)
+	f := s.solvePairs(data, n, p, members, c, tol)
+	coef, intercept, iters, conv, isSV := f.coef, f.intercept, f.iters, f.conv, f.isSV
+
+	nSupport := make([]int, nc)
+	for k, m := range members {
+		for _, r := range m {
+			if isSV[r] {
+				nSupport[k]++
+			}
+		}
+	}
+	s.classes, s.coef, s.intercept, s.nSupport, s.iters = classes, coef, intercept, nSupport, iters
+	s.converged = !slices.Contains(conv, false)
+	return nil
+}
+
+// classMembers returns the sorted classes of y and the rows of each class,
+// in input order.
+func classMembers(y []float64) ([]float64, [][]int, error) {
+	classes := slices.Compact(slices.Sorted(slices.Values(y)))
+	if len(classes) < 2 {
+		return nil, nil, fmt.Errorf("%w: got %d", ErrClasses, len(classes))
+	}
+	members := make([][]int, len(classes))
 	for i, v := range y {
 		k, _ := slices.BinarySearch(classes, v)
 		members[k] = append(members[k], i)
 	}
+	return classes, members, nil
+}
 
+// pairFits are the one-vs-one binary problems' solutions, in pair order
+// (class a < b, a major): weights, intercepts, iterations, convergence,
+// and which rows are a support vector of some pair.
+type pairFits struct {
+	coef      *mat.Dense
+	intercept []float64
+	iters     []int
+	conv      []bool
+	isSV      []bool
+}
+
+// solvePairs solves every one-vs-one binary problem by SMO, on
+// GOMAXPROCS goroutines, each reusing its solver's buffers.
+func (s *SVC) solvePairs(data []float64, n, p int, members [][]int, c, tol float64) *pairFits {
+	nc := len(members)
 	type pair struct{ a, b int }
 	var pairs []pair
 	for a := 0; a < nc; a++ {
@@ -109,13 +148,9 @@ func (s *SVC) Fit(X mat.Matrix, y []float64) error {
 			pairs = append(pairs, pair{a, b})
 		}
 	}
-	coef := mat.NewDense(len(pairs), p, nil)
-	intercept := make([]float64, len(pairs))
-	iters := make([]int, len(pairs))
-	conv := make([]bool, len(pairs))
-	isSV := make([]bool, n) // rows that are a support vector of some pair
+	f := &pairFits{coef: mat.NewDense(len(pairs), p, nil), intercept: make([]float64, len(pairs)),
+		iters: make([]int, len(pairs)), conv: make([]bool, len(pairs)), isSV: make([]bool, n)}
 	var svMu sync.Mutex
-
 	cache := s.CacheBytes
 	if cache == 0 {
 		cache = 200 << 20
@@ -133,13 +168,13 @@ func (s *SVC) Fit(X mat.Matrix, y []float64) error {
 				rows = append(append(rows[:0], members[pr.a]...), members[pr.b]...)
 				bp.reset(data, p, rows, len(members[pr.a]), c, cache)
 				it, ok := bp.solve(tol, s.MaxIter)
-				iters[k], conv[k] = it, ok
-				intercept[k] = -bp.rho()
-				bp.weights(coef.RawRowView(k))
+				f.iters[k], f.conv[k] = it, ok
+				f.intercept[k] = -bp.rho()
+				bp.weights(f.coef.RawRowView(k))
 				svMu.Lock()
 				for t, r := range rows {
 					if bp.alpha[t] > 0 {
-						isSV[r] = true
+						f.isSV[r] = true
 					}
 				}
 				svMu.Unlock()
@@ -151,18 +186,7 @@ func (s *SVC) Fit(X mat.Matrix, y []float64) error {
 	}
 	close(work)
 	wg.Wait()
-
-	nSupport := make([]int, nc)
-	for k, m := range members {
-		for _, r := range m {
-			if isSV[r] {
-				nSupport[k]++
-			}
-		}
-	}
-	s.classes, s.coef, s.intercept, s.nSupport, s.iters = classes, coef, intercept, nSupport, iters
-	s.converged = !slices.Contains(conv, false)
-	return nil
+	return f
 }
 
 // Classes returns the sorted class labels seen by Fit.
