@@ -296,6 +296,13 @@ func (s *section) describeSetup() {
 		}
 	}
 
+	s.describeDatasets()
+	s.describeNotes()
+}
+
+// describeDatasets names each dataset with its official flag, and warns
+// when the results used different copies.
+func (s *section) describeDatasets() {
 	type ds struct {
 		official bool
 		note     string
@@ -340,6 +347,11 @@ func (s *section) describeSetup() {
 		s.Datasets = strings.Join(parts, "; ")
 	}
 
+}
+
+// describeNotes says why there are no ratios, which metrics are not
+// applicable for whom, and which results were made in several processes.
+func (s *section) describeNotes() {
 	if s.Ref == nil {
 		what := "has no result"
 		for _, w := range s.Rows {
