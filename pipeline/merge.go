@@ -120,7 +120,11 @@ func Merge(o MergeOptions) (*Merged, []*bench.Result, error) {
 			}
 			m.Skipped[k] = v
 		}
-		m.Parts = append(m.Parts, Part{Dir: dir, Run: raw})
+		where := dir // a pipeline stages each job's directory as a link
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			where = real
+		}
+		m.Parts = append(m.Parts, Part{Dir: where, Run: raw})
 		rs, err := report.Load(dir)
 		if err != nil {
 			return nil, nil, fmt.Errorf("merge: %v", err)

@@ -1,0 +1,85 @@
+#!/usr/bin/env nextflow
+// mlbench over several machines: the jobs of `mlbench plan` fan out, one
+// `mlbench run` each (one task with its reference and implementations, on
+// one node, so that every ratio compares results of the same machine), then
+// `mlbench merge` makes one results directory of them. Settings, profiles
+// (local, slurm) and the GPU partition are in nextflow.config; README,
+// "Running on a cluster", says how to run it.
+
+nextflow.enable.dsl = 2
+
+import groovy.json.JsonSlurper
+
+// The plan comes from the CLI's own selection logic (the same as `run`).
+process PLAN {
+    executor 'local'
+    output:
+    path 'plan.json'
+
+    script:
+    """
+    "${params.mlbench}" --root "${params.root}" plan --task '${params.task}' --impl '${params.impl}' \\
+        --size '${params.size}' --format json > plan.json
+    """
+}
+
+// One job (pipeline/job.sh): prepare its data when asked, then one
+// `mlbench run`. A run that ends with results (some may have failed: the
+// report says which) is done; any other end is retried once, and the last
+// attempt leaves a failure record for the merge before it is ignored.
+process RUN {
+    tag "${job.name}"
+    cpus params.threads
+    // Two attempts (maxRetries 1): the second failure is ignored here and
+    // recorded by the merge. job.sh is told which attempt is the last.
+    maxRetries 1
+    errorStrategy { task.attempt < 2 ? 'retry' : 'ignore' }
+
+    input:
+    val job
+    val failures
+
+    output:
+    path "${job.name}"
+
+    script:
+    def q = { "'" + it.toString().replace("'", "'\\''") + "'" }
+    """
+    MLBENCH=${q(params.mlbench)} ROOT=${q(params.root)} JOB=${q(job.name)} TASK=${q(job.task)} \
+    ATTEMPT=${task.attempt} LAST=2 FAILURES=${q(failures)} \
+    PREPARE=${q(params.prepare ? job.datasets.join(' ') : '')} MIRROR=${q(params.mirror)} \
+    bash ${q("${projectDir}/pipeline/job.sh")} ${job.run_args.collect { q(it) }.join(' ')} --size ${q(params.size)} \
+        --reps ${params.reps} --warmup=${params.warmup} --threads ${params.threads} --device ${q(params.device)} \
+        --timeout ${q(params.timeout)}
+    """
+}
+
+// The merge runs where Nextflow runs and always runs again (also with
+// -resume), so the results directory is made from this session's jobs.
+process MERGE {
+    executor 'local'
+    cache false
+
+    input:
+    path dirs
+    path plan
+    val failures
+
+    output:
+    stdout
+
+    script:
+    """
+    rc=0
+    "${params.mlbench}" --root "${params.root}" merge --plan ${plan} --failures '${failures}' '${params.outdir}' ${dirs} || rc=\$?
+    [ \$rc -eq 0 ] || [ \$rc -eq 3 ]
+    """
+}
+
+workflow {
+    def failures = "${workflow.workDir}/mlbench-failures/${workflow.sessionId}"
+    def plan = PLAN()
+    def jobs = plan.flatMap { new JsonSlurper().parse(it.toFile()).jobs }
+    def dirs = RUN(jobs, failures)
+    MERGE(dirs.collect().ifEmpty([]), plan, failures).view()
+}
