@@ -15,10 +15,10 @@ fail() { printf 'nextflow: %s\n' "$*" >&2; exit 1; }
 command -v java >/dev/null 2>&1 || fail "java not found: install Java 17 or newer (Debian: openjdk-17-jre-headless)"
 ver=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
 [ "${ver%%.*}" -ge 17 ] 2>/dev/null || fail "java ${ver:-of unknown version} found, Nextflow 24.10 needs Java 17 or newer"
-command -v mvn >/dev/null 2>&1 || fail "mvn not found: install Maven (Debian: maven) to fetch Nextflow from Maven Central"
 
 dir="$cache/nextflow-$(sha256sum "$pom" | cut -c1-16)"
 if [ ! -f "$dir/.complete" ]; then
+  command -v mvn >/dev/null 2>&1 || fail "mvn not found: install Maven (Debian: maven) to fetch Nextflow from Maven Central"
   printf '==> Nextflow 24.10.0: fetching its jars with mvn into %s\n' "$dir" >&2
   rm -rf "$dir"
   mkdir -p "$dir"
