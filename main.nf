@@ -31,9 +31,12 @@ process RUN {
     tag "${job.name}"
     cpus params.threads
     // Two attempts (maxRetries 1): the second failure is ignored here and
-    // recorded by the merge. job.sh is told which attempt is the last.
+    // recorded by the merge (job.sh is told which attempt is the last).
+    // Exit status 1 is sbatch refusing the job (job.sh never exits 1): a
+    // setting to fix, which stops the pipeline; Nextflow 24.10 would also
+    // hang after ignoring a job it could not submit.
     maxRetries 1
-    errorStrategy { task.attempt < 2 ? 'retry' : 'ignore' }
+    errorStrategy { task.attempt < 2 ? 'retry' : (task.exitStatus == 1 ? 'terminate' : 'ignore') }
 
     input:
     val job

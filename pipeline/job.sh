@@ -6,9 +6,11 @@
 #   PREPARE="dataset ..." MIRROR=dir bash job.sh RUN_ARGS...
 #
 # A run that ends with results (exit 0, or 3 when some of them failed: the
-# merged report says which) is done. Any other end exits non-zero, so that
+# merged report says which) is done. Any other end exits 75, so that
 # Nextflow retries the job; on the last attempt it first leaves a failure
-# record, $FAILURES/$JOB.failure.json, that `mlbench merge` reports.
+# record, $FAILURES/$JOB.failure.json (with mlbench's own exit status), that
+# `mlbench merge` reports. 75, never 1: main.nf takes exit status 1 for
+# sbatch refusing the job, which no retry mends.
 set -uo pipefail
 
 mlbench=("$MLBENCH" --root "$ROOT")
@@ -38,4 +40,4 @@ if [ "$ATTEMPT" -ge "$LAST" ]; then
     "$(json "$JOB")" "$(json "$TASK")" "$ATTEMPT" "$rc" "$(json "$(hostname)")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "$(json "$msg")" >"$tmp" && mv "$tmp" "$FAILURES/$JOB.failure.json"
 fi
-exit "$rc"
+exit 75

@@ -25,7 +25,7 @@ TASK='classical/*'
 IMPL='go-gonum'
 ARGS=(--task "$TASK" --impl "$IMPL" --reps 2 --warmup 0)
 
-say() { printf '==> pipeline test: %s\n' "$*" >&2; }
+say() { printf '==> pipeline test [%ss]: %s\n' "$SECONDS" "$*" >&2; }
 fail() {
   printf 'pipeline test: FAILED: %s\n' "$*" >&2
   exit 1

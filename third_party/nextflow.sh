@@ -41,7 +41,10 @@ NXF_OFFLINE=\${NXF_OFFLINE:-true}
 export NXF_OFFLINE
 # The JVM options of Nextflow's own launcher script: without the --add-opens
 # its task cache (Kryo) cannot serialise, silently, and -resume finds nothing.
-exec java -Dfile.encoding=UTF-8 -Djava.awt.headless=true \\
+# C1 only (TieredStopAtLevel=1): Nextflow mostly waits for its jobs, and
+# this halves its start-up CPU (measured on 2 cores: 12-14 s -> 5.5-6 s of
+# user time for a two-task pipeline). NXF_OPTS comes last and may override.
+exec java -Dfile.encoding=UTF-8 -Djava.awt.headless=true -XX:+TieredCompilation -XX:TieredStopAtLevel=1 \\
   $(for p in java.lang java.io java.nio java.net java.util java.util.concurrent.locks java.util.concurrent.atomic \
     java.nio.file.spi sun.nio.ch sun.nio.fs sun.net.www.protocol.http sun.net.www.protocol.https \
     sun.net.www.protocol.ftp sun.net.www.protocol.file jdk.internal.misc jdk.internal.vm java.util.regex; do
