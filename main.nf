@@ -40,7 +40,7 @@ process RUN {
 
     input:
     val job
-    val failures
+    val ctx // failures: the failure records' folder; mirror: absolute, or ''
 
     output:
     path "${job.name}"
@@ -49,8 +49,8 @@ process RUN {
     def q = { "'" + it.toString().replace("'", "'\\''") + "'" }
     """
     MLBENCH=${q(params.mlbench)} ROOT=${q(params.root)} JOB=${q(job.name)} TASK=${q(job.task)} \
-    ATTEMPT=${task.attempt} LAST=2 FAILURES=${q(failures)} \
-    PREPARE=${q(params.prepare ? job.datasets.join(' ') : '')} MIRROR=${q(params.mirror)} \
+    ATTEMPT=${task.attempt} LAST=2 FAILURES=${q(ctx.failures)} \
+    PREPARE=${q(params.prepare ? job.datasets.join(' ') : '')} MIRROR=${q(ctx.mirror)} \
     bash ${q("${projectDir}/pipeline/job.sh")} ${job.run_args.collect { q(it) }.join(' ')} --size ${q(params.size)} \
         --reps ${params.reps} --warmup=${params.warmup} --threads ${params.threads} --device ${q(params.device)} \
         --timeout ${q(params.timeout)}
@@ -66,7 +66,7 @@ process MERGE {
     input:
     path dirs
     path plan
-    val failures
+    val ctx // failures, and outdir, absolute
 
     output:
     stdout
@@ -74,15 +74,19 @@ process MERGE {
     script:
     """
     rc=0
-    "${params.mlbench}" --root "${params.root}" merge --plan ${plan} --failures '${failures}' '${params.outdir}' ${dirs} || rc=\$?
+    "${params.mlbench}" --root "${params.root}" merge --plan ${plan} --failures '${ctx.failures}' '${ctx.outdir}' ${dirs} || rc=\$?
     [ \$rc -eq 0 ] || [ \$rc -eq 3 ]
     """
 }
 
 workflow {
-    def failures = "${workflow.workDir}/mlbench-failures/${workflow.sessionId}"
+    // Paths the jobs and the merge use, which do not run in the launch
+    // directory: absolute. outdir is not an input of RUN, so that a
+    // -resume into another outdir still finds the finished jobs.
+    def failures = "${workflow.workDir}/mlbench-failures/${workflow.sessionId}".toString()
+    def mirror = params.mirror ? file(params.mirror).toAbsolutePath().toString() : ''
     def plan = PLAN()
     def jobs = plan.flatMap { new JsonSlurper().parse(it.toFile()).jobs }
-    def dirs = RUN(jobs, failures)
-    MERGE(dirs.collect().ifEmpty([]), plan, failures).view()
+    def dirs = RUN(jobs, [failures: failures, mirror: mirror])
+    MERGE(dirs.collect().ifEmpty([]), plan, [failures: failures, outdir: file(params.outdir).toAbsolutePath().toString()]).view()
 }

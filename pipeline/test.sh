@@ -147,28 +147,30 @@ fi
 exec "$MLBENCH" "\$@"
 EOF
 chmod +x "$T/mlbench-flaky"
-nf local -profile local --mlbench "$T/mlbench-flaky" --outdir "$T/local-out"
-st=$(trace "$T/local-out" RUN classical_svm)
+# A relative --outdir: the merge, which runs in its own task directory, must
+# still write it in the launch directory.
+nf local -profile local --mlbench "$T/mlbench-flaky" --outdir out
+st=$(trace "$T/local/out" RUN classical_svm)
 [ "$st" = "FAILED FAILED " ] || fail "local: classical_svm should have failed twice (retried once), trace says: $st"
-grep -q '"classical/svm"' "$T/local-out/run.json" || fail "local: run.json does not list classical/svm"
-for f in "$T/local-out"/classical_svm.*.result.json; do
+grep -q '"classical/svm"' "$T/local/out/run.json" || fail "local: run.json does not list classical/svm"
+for f in "$T/local/out"/classical_svm.*.result.json; do
   grep -q '"status": "failed"' "$f" &&
     grep -q '"reason": "no result: pipeline job classical_svm failed on attempt 2 on .*injected failure for the pipeline test"' "$f" ||
     fail "local: $(basename "$f") is not recorded as failed with the job's reason"
 done
-[ -e "$T/local-out/classical_svm.go-gonum.result.json" ] || fail "local: no failed result for classical_svm go-gonum"
+[ -e "$T/local/out/classical_svm.go-gonum.result.json" ] || fail "local: no failed result for classical_svm go-gonum"
 
 say "-profile local -resume"
 rm "$T/break-svm"
-nf local -profile local --mlbench "$T/mlbench-flaky" --outdir "$T/local-out" -resume
+nf local -profile local --mlbench "$T/mlbench-flaky" --outdir out -resume
 for job in classical_linreg classical_kmeans; do
-  st=$(trace "$T/local-out" RUN "$job")
+  st=$(trace "$T/local/out" RUN "$job")
   [ "$st" = "CACHED " ] || fail "local -resume: $job finished before and should not run again, trace says: $st"
 done
-st=$(trace "$T/local-out" RUN classical_svm)
+st=$(trace "$T/local/out" RUN classical_svm)
 [ "$st" = "COMPLETED " ] || fail "local -resume: classical_svm should run again and complete, trace says: $st"
-same_shape "$T/local-out" "local"
-passed "$T/local-out" "local"
+same_shape "$T/local/out" "local"
+passed "$T/local/out" "local"
 
 # ---- a one-node SLURM cluster ----
 need_pkgs=0
