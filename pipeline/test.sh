@@ -37,6 +37,7 @@ NEXTFLOW=${NEXTFLOW:-$(command -v nextflow || echo "$ROOT/bin/nextflow")}
 
 T=$(mktemp -d /tmp/mlbench-pipeline.XXXXXX)
 DAEMONS=() # "name pid", in start order
+NF_PID=    # the running nextflow (nf), if any
 MUNGE_OURS=0
 
 stop_daemons() {
@@ -65,7 +66,14 @@ stop_daemons() {
 }
 
 cleanup() {
-  local rc=$?
+  local rc=$? n
+  if [ -n "$NF_PID" ] && kill -TERM "$NF_PID" 2>/dev/null; then
+    for n in $(seq 1 100); do
+      kill -0 "$NF_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$NF_PID" 2>/dev/null || true
+  fi
   stop_daemons
   if [ "${KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
     say "scratch kept in $T"
@@ -104,12 +112,18 @@ trace() {
 }
 
 # nf NAME ARGS...: run the pipeline from its own launch directory.
+# It runs in the background so that a signal stops the test at once (bash
+# runs traps only between foreground commands); cleanup stops it.
 nf() {
-  local name=$1
+  local name=$1 rc=0
   shift
   mkdir -p "$T/$name"
-  (cd "$T/$name" && timeout 600 "$NEXTFLOW" -q run "$ROOT/main.nf" -ansi-log false -w "$T/$name/work" \
-    "${ARGS[@]}" "$@") >"$T/$name.log" 2>&1 || {
+  (cd "$T/$name" && exec timeout 600 "$NEXTFLOW" -q run "$ROOT/main.nf" -ansi-log false -w "$T/$name/work" \
+    "${ARGS[@]}" "$@") >"$T/$name.log" 2>&1 &
+  NF_PID=$!
+  wait "$NF_PID" || rc=$?
+  NF_PID=
+  [ "$rc" -eq 0 ] || {
     tail -n 30 "$T/$name.log" >&2
     tail -n 30 "$T/$name/.nextflow.log" >&2 2>/dev/null || true
     fail "nextflow run ($name) failed (log: $T/$name.log)"
