@@ -10,9 +10,11 @@ nextflow.enable.dsl = 2
 
 import groovy.json.JsonSlurper
 
-// The plan comes from the CLI's own selection logic (the same as `run`).
+// The plan comes from the CLI's own selection logic (the same as `run`),
+// made again on every run, -resume too: the jobs it lists are what is cached.
 process PLAN {
     executor 'local'
+    cache false
     output:
     path 'plan.json'
 

@@ -269,8 +269,15 @@ for n in $(seq 1 60); do
 done
 [ "$state" = idle ] || fail "the SLURM node is not idle after 30 s (state: ${state:-none}; $(sinfo -h -R 2>/dev/null | head -n 1))"
 
-say "-profile slurm"
-nf slurm -profile slurm --outdir "$T/slurm-out"
+say "-profile slurm, each job preparing its own data"
+mirror=()
+if [ -n "${MLBENCH_MIRROR:-}" ]; then mirror=(--mirror "$MLBENCH_MIRROR"); fi
+nf slurm -profile slurm --outdir "$T/slurm-out" --prepare true "${mirror[@]}"
+for job in classical_linreg:california_housing classical_svm:digits classical_kmeans:blobs/n10000; do
+  dirs=$(grep -l "JOB='${job%%:*}'" "$T"/slurm/work/*/*/.command.sh | xargs -r -n1 dirname)
+  [ -n "$dirs" ] && grep -q "^${job#*:}: " $(printf '%s/.command.err ' $dirs) ||
+    fail "slurm: job ${job%%:*} did not prepare its dataset ${job#*:} (--prepare true)"
+done
 ids=$(awk -F'\t' 'NR > 1 && $4 == "RUN" {print $3}' "$T/slurm-out.trace.txt")
 [ "$(printf '%s\n' "$ids" | grep -c .)" -eq 3 ] || fail "slurm: the trace should list 3 RUN jobs, it has: $ids"
 for id in $ids; do
