@@ -5,11 +5,13 @@
 #   ./build.sh test    build, then run every test (Go, Python, Rust, end to end)
 #   ./build.sh run     build, prepare the data and models, run the quick suite, print the table,
 #                      write the run's report.html (plots) and print its path
+#   ./build.sh nextflow  only install Nextflow for the pipeline (main.nf), when not on PATH
 #
 # Builds are cached outside the checkout, keyed by their inputs, so a second
 # run (or a fresh clone on the same machine) takes seconds:
 #   $MLBENCH_CACHE (default ~/.cache/mlbench)/venv-<hash of requirements.lock + python>
 #   $MLBENCH_CACHE/cargo-target   (cargo's own fingerprints decide what to rebuild)
+#   $MLBENCH_CACHE/nextflow-<hash of third_party/nextflow/pom.xml>   (Nextflow's jars)
 # MLBENCH_MIRROR=DIR takes datasets from an offline mirror (see README).
 set -euo pipefail
 
@@ -106,10 +108,23 @@ build_rust() {
   done
 }
 
+# Nextflow, for the pipeline (main.nf) only: the one on PATH, else 24.10.0
+# from Maven Central (third_party/nextflow.sh, cached in $CACHE) as
+# bin/nextflow. Nothing else needs it, so `./build.sh` goes on without it.
+build_nextflow() {
+  if command -v nextflow >/dev/null 2>&1; then
+    say "Nextflow: $(command -v nextflow) (on PATH)"
+    return 0
+  fi
+  say "Nextflow: bin/nextflow (24.10.0 from Maven Central)"
+  bash "$ROOT/third_party/nextflow.sh" "$ROOT/bin/nextflow"
+}
+
 build_all() {
   build_python
   build_go
   build_rust
+  build_nextflow || say "Nextflow not installed (see above): only the pipeline, main.nf, needs it"
 }
 
 prepare_data() {
@@ -266,6 +281,10 @@ run_tests() {
   if [ "$prepared" = 1 ]; then
     e2e_classical || failed=1
   fi
+  say "test: pipeline (main.nf: local profile, then -profile slurm on a one-node SLURM cluster)"
+  if [ "$prepared" = 1 ]; then
+    bash "$ROOT/pipeline/test.sh" || failed=1
+  fi
   if [ "$failed" -ne 0 ]; then
     die "some tests failed (see above)"
   fi
@@ -283,6 +302,7 @@ case "${1:-build}" in
     shift
     run_suite "$@"
     ;;
-  -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$1' (want: build, test, run)" ;;
+  nextflow) build_nextflow ;;
+  -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command '$1' (want: build, test, run, nextflow)" ;;
 esac

@@ -140,6 +140,9 @@ type Part struct {
 
 // HostInfo is the little the result needs to say about the machine.
 type HostInfo struct {
+	// Name is the host name: two nodes of a cluster may have the same CPU,
+	// cores and memory and still be two machines.
+	Name   string  `json:"name,omitempty"`
 	CPU    string  `json:"cpu"`
 	Cores  int     `json:"cores"`
 	MemGiB float64 `json:"mem_gib"`

@@ -57,6 +57,7 @@ func New(stdout, stderr io.Writer) *cli.App {
 		},
 		Commands: []*cli.Command{
 			envCommand(), dataCommand(), modelsCommand(), listCommand(), runCommand(), reportCommand(), compareCommand(), workerCommand(),
+			planCommand(), mergeCommand(),
 		},
 		HideHelpCommand: true,
 		// Errors are printed once, by Main.

@@ -275,11 +275,23 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 	return s, nil
 }
 
+// hostLabel names a host: its name, when recorded, and what it is.
+func hostLabel(h *bench.HostInfo) string {
+	l := fmt.Sprintf("%s (%d cores, %s GiB, %s)", h.CPU, h.Cores, fmtNum(h.MemGiB), h.OS)
+	if h.Name != "" {
+		l = h.Name + ": " + l
+	}
+	return l
+}
+
 // describeSetup fills the header fields and warns when results of one
 // section were made under different settings or from different data.
 func (s *section) describeSetup() {
-	var devs, threads, sizes []string
+	var devs, threads, sizes, hosts []string
 	for _, w := range s.Rows {
+		if w.R.Host != nil {
+			hosts = appendNew(hosts, hostLabel(w.R.Host))
+		}
 		devs = appendNew(devs, w.R.Device)
 		if w.R.Threads > 0 {
 			threads = appendNew(threads, fmt.Sprint(w.R.Threads))
@@ -290,7 +302,7 @@ func (s *section) describeSetup() {
 	for _, d := range []struct {
 		what string
 		vs   []string
-	}{{"devices", devs}, {"thread counts", threads}, {"sizes", sizes}} {
+	}{{"devices", devs}, {"thread counts", threads}, {"sizes", sizes}, {"hosts (ratios compare different machines)", hosts}} {
 		if len(d.vs) > 1 {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("results differ in %s: %s", d.what, strings.Join(d.vs, ", ")))
 		}

@@ -73,8 +73,8 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	e.printf("# mlbench report\n")
 	var hosts []string
 	for _, r := range results {
-		if h := r.Host; h != nil {
-			hosts = appendNew(hosts, fmt.Sprintf("%s (%d cores, %s GiB, %s)", h.CPU, h.Cores, fmtNum(h.MemGiB), h.OS))
+		if r.Host != nil {
+			hosts = appendNew(hosts, hostLabel(r.Host))
 		}
 	}
 	for _, h := range hosts {
