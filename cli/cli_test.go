@@ -167,3 +167,15 @@ func TestCheckResume(t *testing.T) {
 	_, err = checkResume(out, cfg)
 	assert.ErrorContains(t, err, "run.json")
 }
+
+// models prepare before data prepare: one line saying what to run, not a
+// Python traceback.
+func TestModelsPrepareNeedsTokenizers(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "reference", "python"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "reference", "python", "models.py"), []byte("raise SystemExit(9)\n"), 0o644))
+	code, _, errOut := run(t, "--root", root, "models", "prepare", "--model", "gpt2")
+	oneLineError(t, code, errOut, "the gpt2 tokenizer is not prepared: run `mlbench data prepare` first")
+	code, _, errOut = run(t, "--root", root, "models", "prepare", "--model", "bert")
+	oneLineError(t, code, errOut, `unknown model "bert"`)
+}

@@ -125,6 +125,10 @@ func printDataList(c *cli.Context, p paths) error {
 	return tw.Flush()
 }
 
+// modelTokenizers is the prepared tokenizer folder (data/processed/
+// tokenizers/NAME) of each model, as reference/python/models.py reads it.
+var modelTokenizers = map[string]string{"bert-qa": "bert-base-uncased", "gpt2": "gpt2"}
+
 func modelsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "models",
@@ -150,11 +154,21 @@ func modelsCommand() *cli.Command {
 					return fmt.Errorf("model preparation is not available: %v", err)
 				}
 				args := []string{script, "--out", p.Models, "--tokenizers", filepath.Join(p.Data, "tokenizers")}
-				for _, m := range c.StringSlice("model") {
-					if m != "bert-qa" && m != "gpt2" {
+				models := c.StringSlice("model")
+				for _, m := range models {
+					if _, ok := modelTokenizers[m]; !ok {
 						return fmt.Errorf("unknown model %q (want bert-qa or gpt2)", m)
 					}
 					args = append(args, "--model", m)
+				}
+				if len(models) == 0 {
+					models = []string{"bert-qa", "gpt2"}
+				}
+				for _, m := range models {
+					tok := filepath.Join(p.Data, "tokenizers", modelTokenizers[m], "tokenizer.json")
+					if _, err := os.Stat(tok); err != nil {
+						return fmt.Errorf("%s: the %s tokenizer is not prepared: run `mlbench data prepare` first", tok, m)
+					}
 				}
 				if f := c.String("from"); f != "" {
 					args = append(args, "--from", f)
