@@ -26,14 +26,18 @@ need() {
 }
 
 # Native pieces the Go side links with, as build tags and cgo flags:
-# libtorch from the pinned torch wheel in .venv (tag libtorch; headers,
-# libraries through the .libtorch link that torch/libtorch.sh makes), and libtokenizers.a
-# (daulet/tokenizers' Rust half, built once and cached; tag tokenizers).
-# ONNX Runtime needs nothing at build time: ort/ loads the pinned wheel's
-# libonnxruntime.so.1.30.0 from .venv at run time.
+# libtorch from the pinned torch wheel in .venv (tag libtorch; package torch
+# takes its flags from CGO_CPPFLAGS/CGO_LDFLAGS, which torch/libtorch.sh
+# prints for the .libtorch link it makes, as any user of the package would
+# set them: see torch/doc.go), and libtokenizers.a (daulet/tokenizers' Rust
+# half, built once and cached; tag tokenizers). ONNX Runtime needs nothing at
+# build time: ort/ loads the pinned wheel's libonnxruntime.so.1.30.0 from
+# .venv at run time.
 go_native() {
-  local dir
-  bash "$ROOT/torch/libtorch.sh" "$ROOT/.venv/bin/python" "$ROOT" >/dev/null || die "libtorch from .venv: torch/libtorch.sh failed"
+  local dir env
+  bash "$ROOT/torch/libtorch.sh" link "$ROOT/.venv/bin/python" "$ROOT" >/dev/null || die "libtorch from .venv: torch/libtorch.sh failed"
+  env=$(bash "$ROOT/torch/libtorch.sh" env "$ROOT/.libtorch") || die "torch/libtorch.sh env failed"
+  eval "$env"
   dir=$(JOBS=$JOBS bash "$ROOT/third_party/libtokenizers.sh") || die "building libtokenizers.a failed"
   export CGO_LDFLAGS="-L$dir ${CGO_LDFLAGS:-}"
   GO_TAGS="libtorch,tokenizers"

@@ -9,9 +9,7 @@ package torch
 
 /*
 #cgo CXXFLAGS: -O2 -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -Wno-deprecated-declarations
-#cgo CXXFLAGS: -I${SRCDIR}/../.libtorch/include -I${SRCDIR}/../.libtorch/include/torch/csrc/api/include
-#cgo LDFLAGS: -L${SRCDIR}/../.libtorch/lib -Wl,-rpath,${SRCDIR}/../.libtorch/lib
-#cgo LDFLAGS: -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -ltorch_cuda -lc10_cuda -Wl,--as-needed
+#cgo LDFLAGS: -ltorch_cpu -lc10 -ldl
 #cgo noescape at_manual_seed
 #cgo nocallback at_manual_seed
 #cgo noescape at_set_grad_enabled
@@ -120,6 +118,20 @@ import "C"
 import "unsafe"
 
 const built = true
+
+// cudaLoadErr is why libtorch_cuda.so, present, could not be loaded.
+var cudaLoadErr error
+
+// init loads libtorch's CUDA half when the libtorch in use has one, before
+// any other call can ask ATen for CUDA (see at_load_cuda). The binary links
+// only the libraries every libtorch has (libtorch_cpu, libc10), so one build
+// runs with a CPU-only libtorch and with a CUDA one.
+func init() {
+	var loaded C.int
+	cudaLoadErr = cErr("load_cuda", C.at_load_cuda(&loaded))
+}
+
+func nCUDALoadError() error { return cudaLoadErr }
 
 // cErr turns a shim error (NULL or a malloc'd message) into a Go error and
 // frees the message: the one place where C error strings are released.

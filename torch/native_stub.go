@@ -14,6 +14,7 @@ func notBuilt(op string) error { return &Error{Op: op, Err: ErrNotBuilt} }
 
 func nVersion() string         { return "" }
 func nCUDADeviceCount() int    { return 0 }
+func nCUDALoadError() error    { return notBuilt("load_cuda") }
 func nNumThreads() int         { return 0 }
 func nManualSeed(uint64) error { return notBuilt("manual_seed") }
 func nSetNumThreads(int) error { return notBuilt("set_num_threads") }

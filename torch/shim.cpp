@@ -12,6 +12,10 @@
 #include <torch/headeronly/version.h>
 #include <torch/optim/adam.h>
 
+#include <dlfcn.h>
+#include <link.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -75,6 +79,27 @@ int at_cuda_device_count(void) {
   } catch (...) {
     return 0;
   }
+}
+
+err at_load_cuda(int *loaded) {
+  *loaded = 0;
+  // libtorch_cpu.so is loaded (the binary links it): find its folder.
+  void *cpu = dlopen("libtorch_cpu.so", RTLD_NOW | RTLD_NOLOAD);
+  if (cpu == nullptr) return dup_msg("libtorch_cpu.so is not loaded");
+  struct link_map *lm = nullptr;
+  int rc = dlinfo(cpu, RTLD_DI_LINKMAP, &lm);
+  dlclose(cpu);
+  if (rc != 0 || lm == nullptr || lm->l_name == nullptr) return dup_msg("dlinfo(libtorch_cpu.so) failed");
+  std::string path(lm->l_name);
+  size_t slash = path.rfind('/');
+  path = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "libtorch_cuda.so";
+  if (access(path.c_str(), F_OK) != 0) return nullptr;  // a CPU-only libtorch
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+    const char *m = dlerror();
+    return dup_msg(m != nullptr ? m : "dlopen libtorch_cuda.so failed");
+  }
+  *loaded = 1;
+  return nullptr;
 }
 
 err at_manual_seed(uint64_t seed) { PROTECT(at::manual_seed(seed)) }

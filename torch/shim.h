@@ -15,6 +15,8 @@
 #ifndef MLBENCH_TORCH_SHIM_H
 #define MLBENCH_TORCH_SHIM_H
 
+#include "libtorch_check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +40,11 @@ typedef char *err;
 // ---- library ----
 const char *at_version(void);        // static string, do not free
 int at_cuda_device_count(void);      // 0 when CUDA is absent or unusable
+// at_load_cuda dlopens libtorch_cuda.so from the folder of the libtorch_cpu.so
+// in use, when it is there (a CPU-only libtorch has none): CUDA registers
+// itself with ATen only when that library is loaded. *loaded says whether it
+// was; an error is a present but unloadable library.
+err at_load_cuda(int *loaded);
 err at_manual_seed(uint64_t seed);
 err at_set_num_threads(int n);
 int at_get_num_threads(void);

@@ -20,7 +20,7 @@ type handle = unsafe.Pointer
 const maxDims = 16
 
 // ErrNotBuilt is the error of every call in a build without the libtorch tag.
-var ErrNotBuilt = errors.New("built without libtorch: build with ./build.sh (tags libtorch)")
+var ErrNotBuilt = errors.New("built without libtorch: build with -tags libtorch and CGO_CPPFLAGS/CGO_LDFLAGS pointing at libtorch 2.11 (go doc github.com/mlbench/mlbench/torch; in the mlbench repository, ./build.sh)")
 
 // ErrClosed is wrapped by the error of an op given a Tensor (or Optimizer)
 // after its Close.
@@ -153,6 +153,14 @@ func CUDAAvailable() bool { return nCUDADeviceCount() > 0 }
 
 // CUDADeviceCount is the number of CUDA devices libtorch sees.
 func CUDADeviceCount() int { return nCUDADeviceCount() }
+
+// CUDALoadError says why CUDA is off although the libtorch in use has its
+// CUDA library (libtorch_cuda.so), which package torch loads when the
+// program starts: nil when it loaded or when the libtorch is CPU-only (then
+// CUDAAvailable is simply false), the loader's message otherwise (e.g. a
+// missing CUDA runtime library). In a build without the libtorch tag it
+// wraps ErrNotBuilt.
+func CUDALoadError() error { return nCUDALoadError() }
 
 // Synchronize waits for all queued work on d (a CUDA device) to finish; for
 // the CPU it returns at once. Call it before reading a clock.
