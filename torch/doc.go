@@ -80,3 +80,5 @@
 // libtorch for long should call runtime.LockOSThread first (the mlbench
 // worker does, in bench/worker.Main).
 package torch
+
+//go:generate go run ./internal/opgen

@@ -37,6 +37,7 @@ type Error struct {
 	Err error  // ErrClosed, ErrNil, ErrNotBuilt or another cause
 }
 
+// Error is "torch: <op>: <message>".
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return "torch: " + e.Op + ": " + e.Err.Error()
@@ -44,6 +45,7 @@ func (e *Error) Error() string {
 	return "torch: " + e.Op + ": " + e.Msg
 }
 
+// Unwrap returns the cause (ErrClosed, ErrNil, ErrNotBuilt...) or nil.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Available reports whether libtorch is linked in: nil in a libtorch build,
@@ -93,6 +95,7 @@ var dtypeInfo = map[DType]struct {
 // Size is the size of one element in bytes (0 for an unknown dtype).
 func (d DType) Size() int { return dtypeInfo[d].size }
 
+// String is the dtype's PyTorch name ("float32"), or "dtype(N)".
 func (d DType) String() string {
 	if i, ok := dtypeInfo[d]; ok {
 		return i.name
@@ -132,6 +135,7 @@ func ParseDevice(s string) (Device, error) {
 // IsCUDA reports whether d is a CUDA device.
 func (d Device) IsCUDA() bool { return d > 0 }
 
+// String is "cpu" or "cuda:N", as PyTorch writes devices.
 func (d Device) String() string {
 	switch {
 	case d == CPU:
@@ -365,6 +369,7 @@ func (t *Tensor) Numel() int64 {
 	return i.Numel()
 }
 
+// String describes t as "Tensor([shape] dtype device)", for logs and errors.
 func (t *Tensor) String() string {
 	i, err := t.Info()
 	if err != nil {
