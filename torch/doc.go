@@ -10,6 +10,12 @@
 // different OS threads); native_libtorch.go turns them into *Error and frees
 // them in one place. Every op is one cgo crossing and no extra copies.
 //
+// The ops come from one table, ops.def: `go generate ./torch/` writes each
+// op's shim declaration and body (shim_ops.h, shim_ops_impl.h), its cgo call
+// and stub (native_ops_*.go), the package function (ops_gen.go) and the
+// Scope method (scope_gen.go). Adding an op is one line there plus its test;
+// a test fails when the generated files are stale.
+//
 // # Building
 //
 // The cgo files carry the build tag libtorch. Without it the package still
