@@ -29,14 +29,18 @@ need() {
 }
 
 # Native pieces the Go side links with, as build tags and cgo flags:
-# libtorch from the pinned torch wheel in .venv (tag libtorch; headers,
-# libraries through the .libtorch link that torch/libtorch.sh makes), and libtokenizers.a
-# (daulet/tokenizers' Rust half, built once and cached; tag tokenizers).
-# ONNX Runtime needs nothing at build time: ort/ loads the pinned wheel's
-# libonnxruntime.so.1.30.0 from .venv at run time.
+# libtorch from the pinned torch wheel in .venv (tag libtorch; package torch
+# takes its flags from CGO_CPPFLAGS/CGO_LDFLAGS, which torch/libtorch.sh
+# prints for the .libtorch link it makes, as any user of the package would
+# set them: see torch/doc.go), and libtokenizers.a (daulet/tokenizers' Rust
+# half, built once and cached; tag tokenizers). ONNX Runtime needs nothing at
+# build time: ort/ loads the pinned wheel's libonnxruntime.so.1.30.0 from
+# .venv at run time.
 go_native() {
-  local dir
-  bash "$ROOT/torch/libtorch.sh" "$ROOT/.venv/bin/python" "$ROOT" >/dev/null || die "libtorch from .venv: torch/libtorch.sh failed"
+  local dir env
+  bash "$ROOT/torch/libtorch.sh" link "$ROOT/.venv/bin/python" "$ROOT" >/dev/null || die "libtorch from .venv: torch/libtorch.sh failed"
+  env=$(bash "$ROOT/torch/libtorch.sh" env "$ROOT/.libtorch") || die "torch/libtorch.sh env failed"
+  eval "$env"
   dir=$(JOBS=$JOBS bash "$ROOT/third_party/libtokenizers.sh") || die "building libtokenizers.a failed"
   export CGO_LDFLAGS="-L$dir ${CGO_LDFLAGS:-}"
   GO_TAGS="libtorch,tokenizers"
@@ -256,6 +260,81 @@ run_fuzz() {
   return "$failed"
 }
 
+# cpu_only_libtorch LIBTORCH: a libtorch folder made from LIBTORCH's
+# headers and only the libraries a CPU-only libtorch 2.11 has (libtorch_cpu,
+# libc10, libgomp; no libtorch_cuda, libc10_cuda, ...), hard-linked into the
+# cache, and print it. (The CPU-only wheel is not on PyPI; the CUDA wheel's
+# libtorch_cpu.so still needs the CUDA runtime of the nvidia packages, which
+# it finds through its rpath, $ORIGIN/../../nvidia, linked here.)
+cpu_only_libtorch() {
+  local src key dir f
+  src=$(cd "$1" && pwd -P)  # the real folder: the cache may outlive this checkout's links
+  key=$(stat -c '%i %s %Y' "$src/lib/libtorch_cpu.so" | sha256sum | cut -c1-12)
+  dir="$CACHE/libtorch-cpu-only-$key"
+  if [ ! -f "$dir/.complete" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir/torch/lib"
+    ln -s "$src/include" "$dir/torch/include"
+    ln -s "$src/../nvidia" "$dir/nvidia"
+    for f in libtorch_cpu.so libc10.so libgomp.so.1; do
+      ln "$src/lib/$f" "$dir/torch/lib/$f" 2>/dev/null || cp "$src/lib/$f" "$dir/torch/lib/$f"
+    done
+    touch "$dir/.complete"
+  fi
+  echo "$dir/torch"
+}
+
+# tiny_gpt2: the tiny GPT-2 test checkpoint of docs/LLM.md (the folder the
+# Go model tests use too), made by reference/python/models.py on first use.
+tiny_gpt2() {
+  local out=${MLBENCH_TINY_MODELS:-${TMPDIR:-/tmp}/mlbench-tiny-models}
+  mkdir -p "$out"
+  flock "$out.lock" "$ROOT/.venv/bin/python" "$ROOT/reference/python/models.py" --tiny --out "$out" \
+    --tokenizers "$ROOT/data/processed/tokenizers" >&2 || return 1
+  echo "$out/gpt2"
+}
+
+# test_embed LIBTORCH NAME: build examples/embed as an outside user would (a
+# copy outside this checkout, its replace pointed here, only the documented
+# environment: PATH, HOME, LIBTORCH, CGO_CPPFLAGS, CGO_LDFLAGS), run it with
+# a GPT-2 checkpoint, check its output, and check that RSS stays flat over a
+# long loop. WANT_CUDA_LIB is whether libtorch_cuda.so must have loaded.
+test_embed() {
+  local lt=$1 name=$2 want_cuda_lib=$3 gpt2=$4 work bin out rc=0
+  work=$(mktemp -d)
+  cp -r "$ROOT/examples/embed" "$work/embed"
+  bin="$work/embed-$name"
+  (cd "$work/embed" && go mod edit -replace "github.com/mlbench/mlbench=$ROOT" &&
+    env -i PATH="$PATH" HOME="$HOME" LIBTORCH="$lt" \
+      CGO_CPPFLAGS="-I$lt/include -I$lt/include/torch/csrc/api/include" \
+      CGO_LDFLAGS="-L$lt/lib -Wl,-rpath,$lt/lib" \
+      go build -tags libtorch -o "$bin" .) || { rm -rf "$work"; echo "embed ($name): build failed" >&2; return 1; }
+  out=$(env -i PATH="$PATH" HOME="$HOME" "$bin" -gpt2 "$gpt2" -new 12 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed "s/^/embed ($name): /" >&2
+  if [ "$rc" -ne 0 ] ||
+    ! printf '%s\n' "$out" | grep -qE "^libtorch 2.11.0, device [a-z0-9:]+, libtorch_cuda.so loaded: $want_cuda_lib$" ||
+    ! printf '%s\n' "$out" | grep -q '^mlp: loss fell from' ||
+    ! printf '%s\n' "$out" | grep -qE '^gpt2: prompt \[[0-9 ]+\] -> 12 new tokens \[[0-9 ]+\]$'; then
+    echo "embed ($name): unexpected output or exit status $rc" >&2
+    rm -rf "$work"
+    return 1
+  fi
+  out=$(env -i PATH="$PATH" HOME="$HOME" "$bin" -gpt2 "$gpt2" -new 12 -steps 50 -loop 120 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed "s/^/embed ($name): /" >&2
+  rm -rf "$work"
+  [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q '^rss: flat$' ||
+    { echo "embed ($name): RSS check failed (exit status $rc)" >&2; return 1; }
+}
+
+# test_embed_all: examples/embed against the CUDA wheel's libtorch and
+# against a CPU-only one.
+test_embed_all() {
+  local lt="$ROOT/.libtorch" gpt2  # the wheel's torch folder (same flags as the build above: cached)
+  gpt2=$(tiny_gpt2) || { echo "embed: making the tiny GPT-2 checkpoint failed" >&2; return 1; }
+  test_embed "$lt" cuda-wheel true "$gpt2" || return 1
+  test_embed "$(cpu_only_libtorch "$lt")" cpu-only false "$gpt2"
+}
+
 run_tests() {
   local failed=0 prepared=1
   # No silent skips: a test that cannot run its check fails (internal/testenv,
@@ -272,6 +351,12 @@ run_tests() {
   (cd "$ROOT" && env -u CGO_LDFLAGS go test -count=1 ./cli/ ./tokenize/ ./ort/ ./torch/) || failed=1
   say "test: fuzz targets, ${MLBENCH_FUZZTIME:-10s} each (longer by hand: MLBENCH_FUZZTIME=10m ./build.sh test)"
   run_fuzz || failed=1
+  say "test: examples/embed from outside the module (CUDA wheel, CPU-only libtorch; RSS over a long loop)"
+  if [ "$prepared" = 1 ]; then
+    test_embed_all || failed=1
+  else
+    echo "embed: skipped: the data (tokenizers for the tiny GPT-2) could not be prepared" >&2; failed=1
+  fi
   say "test: pytest reference/python"
   (cd "$ROOT" && .venv/bin/python -m pytest reference/python -q -p no:cacheprovider) || failed=1
   rust_env

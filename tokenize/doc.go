@@ -4,8 +4,11 @@
 // The real implementation needs the native library libtokenizers.a and is
 // compiled only with the build tag `tokenizers`:
 //
-//	export CGO_LDFLAGS="-L$(bash third_party/libtokenizers.sh)"
+//	export CGO_LDFLAGS="-L$(bash third_party/libtokenizers.sh) $CGO_LDFLAGS"
 //	go build -tags tokenizers ./...
+//
+// (append to CGO_LDFLAGS: a program that also embeds package torch keeps the
+// libtorch flags set there, see torch/doc.go).
 //
 // ./build.sh does this. Without the tag the package still compiles: Load
 // returns ErrNotBuilt, so `go build ./... && go test ./...` work on a machine

@@ -10,23 +10,46 @@
 // different OS threads); native_libtorch.go turns them into *Error and frees
 // them in one place. Every op is one cgo crossing and no extra copies.
 //
+// The ops come from one table, ops.def: `go generate ./torch/` writes each
+// op's shim declaration and body (shim_ops.h, shim_ops_impl.h), its cgo call
+// and stub (native_ops_*.go), the package function (ops_gen.go) and the
+// Scope method (scope_gen.go). Adding an op is one line there plus its test;
+// a test fails when the generated files are stale.
+//
 // # Building
 //
 // The cgo files carry the build tag libtorch. Without it the package still
-// compiles (native_stub.go): every call fails with ErrNotBuilt and Available
-// says so, so importers build and test everywhere. With it, the #cgo
-// directives build against <repo>/.libtorch, a link to the torch folder of
-// the pinned wheel that libtorch.sh makes (and checks: torch 2.11.0, C++11
-// ABI, CUDA libraries present):
+// compiles: every call fails with ErrNotBuilt and Available says so, so
+// importers build and test everywhere. With it, the package needs libtorch
+// 2.11 (the C++ library inside the torch==2.11.0 wheel, or the libtorch 2.11
+// zip from pytorch.org; CPU-only or CUDA) and a C++17 compiler, and takes the
+// libtorch folder from the standard cgo environment variables, as Go users
+// set them for any C library (cgo cannot read the folder from elsewhere; the
+// package's #cgo directives hold no paths, so it builds from the module
+// cache). Set LIBTORCH to the folder holding include/ and lib/:
 //
-//	bash torch/libtorch.sh .venv/bin/python .
-//	go test -tags libtorch ./torch/
+//	export LIBTORCH=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+//	export CGO_CPPFLAGS="-I$LIBTORCH/include -I$LIBTORCH/include/torch/csrc/api/include"
+//	export CGO_LDFLAGS="-L$LIBTORCH/lib -Wl,-rpath,$LIBTORCH/lib"
+//	go build -tags libtorch ./...
 //
-// Only binaries that import this package link libtorch. They find it through
-// an rpath to .libtorch/lib (elsewhere set LD_LIBRARY_PATH to that machine's
-// torch/lib);
-// libtorch_cuda.so is linked with --no-as-needed so CUDA is available when
-// the wheel and the machine have it.
+// (or, from a checkout of this repository, eval "$(bash torch/libtorch.sh
+// env python3)", which also checks the version and the C++ ABI; ./build.sh
+// does that for the repository's own binaries). The rpath lets the binary
+// find libtorch at run time; on another machine set LD_LIBRARY_PATH to that
+// machine's torch/lib instead.
+//
+// The build checks the setup at compile time: without libtorch's headers it
+// stops with an #error that prints the lines above, and a libtorch other
+// than 2.11 (by its torch/version.h) is a compile error naming both
+// versions. The package links only libtorch_cpu and libc10, which every
+// libtorch has; when the libtorch in use also has libtorch_cuda.so, the
+// package loads it as the program starts, so one binary uses CUDA where the
+// libtorch and the machine have it (CUDAAvailable) and runs on the CPU
+// elsewhere (CUDALoadError says why a present CUDA library did not load).
+//
+// Only binaries that import this package link libtorch; the variables above
+// are harmless for other cgo packages.
 //
 // # Ownership
 //
@@ -63,3 +86,5 @@
 // libtorch for long should call runtime.LockOSThread first (the mlbench
 // worker does, in bench/worker.Main).
 package torch
+
+//go:generate go run ./internal/opgen

@@ -9,9 +9,7 @@ package torch
 
 /*
 #cgo CXXFLAGS: -O2 -std=c++17 -D_GLIBCXX_USE_CXX11_ABI=1 -Wno-deprecated-declarations
-#cgo CXXFLAGS: -I${SRCDIR}/../.libtorch/include -I${SRCDIR}/../.libtorch/include/torch/csrc/api/include
-#cgo LDFLAGS: -L${SRCDIR}/../.libtorch/lib -Wl,-rpath,${SRCDIR}/../.libtorch/lib
-#cgo LDFLAGS: -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -ltorch_cuda -lc10_cuda -Wl,--as-needed
+#cgo LDFLAGS: -ltorch_cpu -lc10 -ldl
 #cgo noescape at_manual_seed
 #cgo nocallback at_manual_seed
 #cgo noescape at_set_grad_enabled
@@ -36,76 +34,12 @@ package torch
 #cgo nocallback at_detach
 #cgo noescape at_shallow_clone
 #cgo nocallback at_shallow_clone
-#cgo noescape at_add
-#cgo nocallback at_add
-#cgo noescape at_sub
-#cgo nocallback at_sub
-#cgo noescape at_mul
-#cgo nocallback at_mul
-#cgo noescape at_div
-#cgo nocallback at_div
-#cgo noescape at_eq
-#cgo nocallback at_eq
-#cgo noescape at_add_scalar
-#cgo nocallback at_add_scalar
-#cgo noescape at_mul_scalar
-#cgo nocallback at_mul_scalar
-#cgo noescape at_div_scalar
-#cgo nocallback at_div_scalar
-#cgo noescape at_matmul
-#cgo nocallback at_matmul
-#cgo noescape at_linear
-#cgo nocallback at_linear
 #cgo noescape at_conv2d
 #cgo nocallback at_conv2d
 #cgo noescape at_max_pool2d
 #cgo nocallback at_max_pool2d
-#cgo noescape at_relu
-#cgo nocallback at_relu
-#cgo noescape at_tanh
-#cgo nocallback at_tanh
-#cgo noescape at_gelu
-#cgo nocallback at_gelu
-#cgo noescape at_softmax
-#cgo nocallback at_softmax
-#cgo noescape at_log_softmax
-#cgo nocallback at_log_softmax
-#cgo noescape at_cross_entropy
-#cgo nocallback at_cross_entropy
-#cgo noescape at_layer_norm
-#cgo nocallback at_layer_norm
-#cgo noescape at_embedding
-#cgo nocallback at_embedding
-#cgo noescape at_index_select
-#cgo nocallback at_index_select
-#cgo noescape at_masked_fill
-#cgo nocallback at_masked_fill
 #cgo noescape at_cat
 #cgo nocallback at_cat
-#cgo noescape at_narrow
-#cgo nocallback at_narrow
-#cgo noescape at_reshape
-#cgo nocallback at_reshape
-#cgo noescape at_view
-#cgo nocallback at_view
-#cgo noescape at_transpose
-#cgo nocallback at_transpose
-#cgo noescape at_permute
-#cgo nocallback at_permute
-#cgo noescape at_contiguous
-#cgo nocallback at_contiguous
-#cgo noescape at_flatten
-#cgo nocallback at_flatten
-#cgo noescape at_argmax
-#cgo nocallback at_argmax
-#cgo noescape at_sum
-#cgo nocallback at_sum
-#cgo noescape at_sum_dims
-#cgo nocallback at_sum_dims
-#cgo noescape at_mean
-#cgo nocallback at_mean
-#cgo noescape at_mean_dims
-#cgo nocallback at_mean_dims
 #cgo noescape at_sdpa
 #cgo nocallback at_sdpa
 #cgo noescape at_grad
@@ -120,6 +54,20 @@ import "C"
 import "unsafe"
 
 const built = true
+
+// cudaLoadErr is why libtorch_cuda.so, present, could not be loaded.
+var cudaLoadErr error
+
+// init loads libtorch's CUDA half when the libtorch in use has one, before
+// any other call can ask ATen for CUDA (see at_load_cuda). The binary links
+// only the libraries every libtorch has (libtorch_cpu, libc10), so one build
+// runs with a CPU-only libtorch and with a CUDA one.
+func init() {
+	var loaded C.int
+	cudaLoadErr = cErr("load_cuda", C.at_load_cuda(&loaded))
+}
+
+func nCUDALoadError() error { return cudaLoadErr }
 
 // cErr turns a shim error (NULL or a malloc'd message) into a Go error and
 // frees the message: the one place where C error strings are released.
@@ -250,66 +198,6 @@ func nShallowClone(h handle) (handle, error) {
 
 // ---- ops ----
 
-func nAdd(a, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_add(ct(a), ct(b), &out)
-	return out1("add", out, e)
-}
-
-func nSub(a, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_sub(ct(a), ct(b), &out)
-	return out1("sub", out, e)
-}
-
-func nMul(a, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_mul(ct(a), ct(b), &out)
-	return out1("mul", out, e)
-}
-
-func nDiv(a, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_div(ct(a), ct(b), &out)
-	return out1("div", out, e)
-}
-
-func nEq(a, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_eq(ct(a), ct(b), &out)
-	return out1("eq", out, e)
-}
-
-func nMatMul(a, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_matmul(ct(a), ct(b), &out)
-	return out1("matmul", out, e)
-}
-
-func nAddScalar(a handle, s float64) (handle, error) {
-	var out C.tensor
-	e := C.at_add_scalar(ct(a), C.double(s), &out)
-	return out1("add_scalar", out, e)
-}
-
-func nMulScalar(a handle, s float64) (handle, error) {
-	var out C.tensor
-	e := C.at_mul_scalar(ct(a), C.double(s), &out)
-	return out1("mul_scalar", out, e)
-}
-
-func nDivScalar(a handle, s float64) (handle, error) {
-	var out C.tensor
-	e := C.at_div_scalar(ct(a), C.double(s), &out)
-	return out1("div_scalar", out, e)
-}
-
-func nLinear(x, w, b handle) (handle, error) {
-	var out C.tensor
-	e := C.at_linear(ct(x), ct(w), ct(b), &out)
-	return out1("linear", out, e)
-}
-
 func nConv2d(x, w, b handle, stride, padding, dilation [2]int64, groups int64) (handle, error) {
 	var out C.tensor
 	e := C.at_conv2d(ct(x), ct(w), ct(b), i64s(stride[:]), i64s(padding[:]), i64s(dilation[:]),
@@ -323,66 +211,6 @@ func nMaxPool2d(x handle, kernel, stride, padding [2]int64) (handle, error) {
 	return out1("max_pool2d", out, e)
 }
 
-func nReLU(x handle) (handle, error) {
-	var out C.tensor
-	e := C.at_relu(ct(x), &out)
-	return out1("relu", out, e)
-}
-
-func nTanh(x handle) (handle, error) {
-	var out C.tensor
-	e := C.at_tanh(ct(x), &out)
-	return out1("tanh", out, e)
-}
-
-func nGELU(x handle, tanh bool) (handle, error) {
-	var out C.tensor
-	e := C.at_gelu(ct(x), cbool(tanh), &out)
-	return out1("gelu", out, e)
-}
-
-func nSoftmax(x handle, dim int64) (handle, error) {
-	var out C.tensor
-	e := C.at_softmax(ct(x), C.int64_t(dim), &out)
-	return out1("softmax", out, e)
-}
-
-func nLogSoftmax(x handle, dim int64) (handle, error) {
-	var out C.tensor
-	e := C.at_log_softmax(ct(x), C.int64_t(dim), &out)
-	return out1("log_softmax", out, e)
-}
-
-func nCrossEntropy(logits, targets handle) (handle, error) {
-	var out C.tensor
-	e := C.at_cross_entropy(ct(logits), ct(targets), &out)
-	return out1("cross_entropy", out, e)
-}
-
-func nLayerNorm(x handle, shape []int64, w, b handle, eps float64) (handle, error) {
-	var out C.tensor
-	e := C.at_layer_norm(ct(x), i64s(shape), C.int(len(shape)), ct(w), ct(b), C.double(eps), &out)
-	return out1("layer_norm", out, e)
-}
-
-func nEmbedding(w, idx handle) (handle, error) {
-	var out C.tensor
-	e := C.at_embedding(ct(w), ct(idx), &out)
-	return out1("embedding", out, e)
-}
-
-func nIndexSelect(x handle, dim int64, idx handle) (handle, error) {
-	var out C.tensor
-	e := C.at_index_select(ct(x), C.int64_t(dim), ct(idx), &out)
-	return out1("index_select", out, e)
-}
-
-func nMaskedFill(x, mask handle, v float64) (handle, error) {
-	var out C.tensor
-	e := C.at_masked_fill(ct(x), ct(mask), C.double(v), &out)
-	return out1("masked_fill", out, e)
-}
-
 func nCat(hs []handle, dim int64) (handle, error) {
 	var out C.tensor
 	var p *C.tensor
@@ -391,78 +219,6 @@ func nCat(hs []handle, dim int64) (handle, error) {
 	}
 	e := C.at_cat(p, C.int(len(hs)), C.int64_t(dim), &out)
 	return out1("cat", out, e)
-}
-
-func nNarrow(x handle, dim, start, length int64) (handle, error) {
-	var out C.tensor
-	e := C.at_narrow(ct(x), C.int64_t(dim), C.int64_t(start), C.int64_t(length), &out)
-	return out1("narrow", out, e)
-}
-
-func nReshape(x handle, shape []int64) (handle, error) {
-	var out C.tensor
-	e := C.at_reshape(ct(x), i64s(shape), C.int(len(shape)), &out)
-	return out1("reshape", out, e)
-}
-
-func nView(x handle, shape []int64) (handle, error) {
-	var out C.tensor
-	e := C.at_view(ct(x), i64s(shape), C.int(len(shape)), &out)
-	return out1("view", out, e)
-}
-
-func nTranspose(x handle, d0, d1 int64) (handle, error) {
-	var out C.tensor
-	e := C.at_transpose(ct(x), C.int64_t(d0), C.int64_t(d1), &out)
-	return out1("transpose", out, e)
-}
-
-func nPermute(x handle, dims []int64) (handle, error) {
-	var out C.tensor
-	e := C.at_permute(ct(x), i64s(dims), C.int(len(dims)), &out)
-	return out1("permute", out, e)
-}
-
-func nContiguous(x handle) (handle, error) {
-	var out C.tensor
-	e := C.at_contiguous(ct(x), &out)
-	return out1("contiguous", out, e)
-}
-
-func nFlatten(x handle, start, end int64) (handle, error) {
-	var out C.tensor
-	e := C.at_flatten(ct(x), C.int64_t(start), C.int64_t(end), &out)
-	return out1("flatten", out, e)
-}
-
-func nArgMax(x handle, dim int64, keepdim bool) (handle, error) {
-	var out C.tensor
-	e := C.at_argmax(ct(x), C.int64_t(dim), cbool(keepdim), &out)
-	return out1("argmax", out, e)
-}
-
-func nSum(x handle, dt DType) (handle, error) {
-	var out C.tensor
-	e := C.at_sum(ct(x), C.int(dt), &out)
-	return out1("sum", out, e)
-}
-
-func nSumDims(x handle, dims []int64, keepdim bool) (handle, error) {
-	var out C.tensor
-	e := C.at_sum_dims(ct(x), i64s(dims), C.int(len(dims)), cbool(keepdim), &out)
-	return out1("sum", out, e)
-}
-
-func nMean(x handle) (handle, error) {
-	var out C.tensor
-	e := C.at_mean(ct(x), &out)
-	return out1("mean", out, e)
-}
-
-func nMeanDims(x handle, dims []int64, keepdim bool) (handle, error) {
-	var out C.tensor
-	e := C.at_mean_dims(ct(x), i64s(dims), C.int(len(dims)), cbool(keepdim), &out)
-	return out1("mean", out, e)
 }
 
 func nSDPA(q, k, v, mask handle, causal bool, scale float64) (handle, error) {

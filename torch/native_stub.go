@@ -14,6 +14,7 @@ func notBuilt(op string) error { return &Error{Op: op, Err: ErrNotBuilt} }
 
 func nVersion() string         { return "" }
 func nCUDADeviceCount() int    { return 0 }
+func nCUDALoadError() error    { return notBuilt("load_cuda") }
 func nNumThreads() int         { return 0 }
 func nManualSeed(uint64) error { return notBuilt("manual_seed") }
 func nSetNumThreads(int) error { return notBuilt("set_num_threads") }
@@ -40,47 +41,13 @@ func nClone(handle) (handle, error)                      { return nil, notBuilt(
 func nDetach(handle) (handle, error)                     { return nil, notBuilt("detach") }
 func nShallowClone(handle) (handle, error)               { return nil, notBuilt("shallow_clone") }
 
-func nAdd(handle, handle) (handle, error)            { return nil, notBuilt("add") }
-func nSub(handle, handle) (handle, error)            { return nil, notBuilt("sub") }
-func nMul(handle, handle) (handle, error)            { return nil, notBuilt("mul") }
-func nDiv(handle, handle) (handle, error)            { return nil, notBuilt("div") }
-func nEq(handle, handle) (handle, error)             { return nil, notBuilt("eq") }
-func nMatMul(handle, handle) (handle, error)         { return nil, notBuilt("matmul") }
-func nAddScalar(handle, float64) (handle, error)     { return nil, notBuilt("add_scalar") }
-func nMulScalar(handle, float64) (handle, error)     { return nil, notBuilt("mul_scalar") }
-func nDivScalar(handle, float64) (handle, error)     { return nil, notBuilt("div_scalar") }
-func nLinear(handle, handle, handle) (handle, error) { return nil, notBuilt("linear") }
 func nConv2d(handle, handle, handle, [2]int64, [2]int64, [2]int64, int64) (handle, error) {
 	return nil, notBuilt("conv2d")
 }
 func nMaxPool2d(handle, [2]int64, [2]int64, [2]int64) (handle, error) {
 	return nil, notBuilt("max_pool2d")
 }
-func nReLU(handle) (handle, error)                 { return nil, notBuilt("relu") }
-func nTanh(handle) (handle, error)                 { return nil, notBuilt("tanh") }
-func nGELU(handle, bool) (handle, error)           { return nil, notBuilt("gelu") }
-func nSoftmax(handle, int64) (handle, error)       { return nil, notBuilt("softmax") }
-func nLogSoftmax(handle, int64) (handle, error)    { return nil, notBuilt("log_softmax") }
-func nCrossEntropy(handle, handle) (handle, error) { return nil, notBuilt("cross_entropy") }
-func nLayerNorm(handle, []int64, handle, handle, float64) (handle, error) {
-	return nil, notBuilt("layer_norm")
-}
-func nEmbedding(handle, handle) (handle, error)           { return nil, notBuilt("embedding") }
-func nIndexSelect(handle, int64, handle) (handle, error)  { return nil, notBuilt("index_select") }
-func nMaskedFill(handle, handle, float64) (handle, error) { return nil, notBuilt("masked_fill") }
-func nCat([]handle, int64) (handle, error)                { return nil, notBuilt("cat") }
-func nNarrow(handle, int64, int64, int64) (handle, error) { return nil, notBuilt("narrow") }
-func nReshape(handle, []int64) (handle, error)            { return nil, notBuilt("reshape") }
-func nView(handle, []int64) (handle, error)               { return nil, notBuilt("view") }
-func nTranspose(handle, int64, int64) (handle, error)     { return nil, notBuilt("transpose") }
-func nPermute(handle, []int64) (handle, error)            { return nil, notBuilt("permute") }
-func nContiguous(handle) (handle, error)                  { return nil, notBuilt("contiguous") }
-func nFlatten(handle, int64, int64) (handle, error)       { return nil, notBuilt("flatten") }
-func nArgMax(handle, int64, bool) (handle, error)         { return nil, notBuilt("argmax") }
-func nSum(handle, DType) (handle, error)                  { return nil, notBuilt("sum") }
-func nSumDims(handle, []int64, bool) (handle, error)      { return nil, notBuilt("sum") }
-func nMean(handle) (handle, error)                        { return nil, notBuilt("mean") }
-func nMeanDims(handle, []int64, bool) (handle, error)     { return nil, notBuilt("mean") }
+func nCat([]handle, int64) (handle, error) { return nil, notBuilt("cat") }
 func nSDPA(handle, handle, handle, handle, bool, float64) (handle, error) {
 	return nil, notBuilt("scaled_dot_product_attention")
 }

@@ -12,6 +12,10 @@
 #include <torch/headeronly/version.h>
 #include <torch/optim/adam.h>
 
+#include <dlfcn.h>
+#include <link.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -75,6 +79,27 @@ int at_cuda_device_count(void) {
   } catch (...) {
     return 0;
   }
+}
+
+err at_load_cuda(int *loaded) {
+  *loaded = 0;
+  // libtorch_cpu.so is loaded (the binary links it): find its folder.
+  void *cpu = dlopen("libtorch_cpu.so", RTLD_NOW | RTLD_NOLOAD);
+  if (cpu == nullptr) return dup_msg("libtorch_cpu.so is not loaded");
+  struct link_map *lm = nullptr;
+  int rc = dlinfo(cpu, RTLD_DI_LINKMAP, &lm);
+  dlclose(cpu);
+  if (rc != 0 || lm == nullptr || lm->l_name == nullptr) return dup_msg("dlinfo(libtorch_cpu.so) failed");
+  std::string path(lm->l_name);
+  size_t slash = path.rfind('/');
+  path = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "libtorch_cuda.so";
+  if (access(path.c_str(), F_OK) != 0) return nullptr;  // a CPU-only libtorch
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+    const char *m = dlerror();
+    return dup_msg(m != nullptr ? m : "dlopen libtorch_cuda.so failed");
+  }
+  *loaded = 1;
+  return nullptr;
 }
 
 err at_manual_seed(uint64_t seed) { PROTECT(at::manual_seed(seed)) }
@@ -165,16 +190,7 @@ err at_detach(tensor t, tensor *out) { RETURN_TENSOR(t->detach()) }
 err at_shallow_clone(tensor t, tensor *out) { RETURN_TENSOR(*t) }
 
 // ---- ops ----
-err at_add(tensor a, tensor b, tensor *out) { RETURN_TENSOR(at::add(*a, *b)) }
-err at_sub(tensor a, tensor b, tensor *out) { RETURN_TENSOR(at::sub(*a, *b)) }
-err at_mul(tensor a, tensor b, tensor *out) { RETURN_TENSOR(at::mul(*a, *b)) }
-err at_div(tensor a, tensor b, tensor *out) { RETURN_TENSOR(at::div(*a, *b)) }
-err at_eq(tensor a, tensor b, tensor *out) { RETURN_TENSOR(at::eq(*a, *b)) }
-err at_add_scalar(tensor a, double s, tensor *out) { RETURN_TENSOR(at::add(*a, s)) }
-err at_mul_scalar(tensor a, double s, tensor *out) { RETURN_TENSOR(at::mul(*a, s)) }
-err at_div_scalar(tensor a, double s, tensor *out) { RETURN_TENSOR(at::div(*a, s)) }
-err at_matmul(tensor a, tensor b, tensor *out) { RETURN_TENSOR(at::matmul(*a, *b)) }
-err at_linear(tensor x, tensor w, tensor b, tensor *out) { RETURN_TENSOR(at::linear(*x, *w, opt(b))) }
+#include "shim_ops_impl.h"  // the ops of ops.def (go generate)
 
 err at_conv2d(tensor x, tensor w, tensor b, const int64_t *stride, const int64_t *padding,
               const int64_t *dilation, int64_t groups, tensor *out) {
@@ -187,29 +203,6 @@ err at_max_pool2d(tensor x, const int64_t *kernel, const int64_t *stride, const 
   RETURN_TENSOR(at::max_pool2d(*x, ints(kernel, 2), ints(stride, 2), ints(padding, 2)))
 }
 
-err at_relu(tensor x, tensor *out) { RETURN_TENSOR(at::relu(*x)) }
-err at_tanh(tensor x, tensor *out) { RETURN_TENSOR(at::tanh(*x)) }
-err at_gelu(tensor x, int tanh_approx, tensor *out) {
-  RETURN_TENSOR(at::gelu(*x, tanh_approx ? "tanh" : "none"))
-}
-err at_softmax(tensor x, int64_t dim, tensor *out) { RETURN_TENSOR(at::softmax(*x, dim)) }
-err at_log_softmax(tensor x, int64_t dim, tensor *out) { RETURN_TENSOR(at::log_softmax(*x, dim)) }
-err at_cross_entropy(tensor logits, tensor targets, tensor *out) {
-  RETURN_TENSOR(at::cross_entropy_loss(*logits, *targets))
-}
-err at_layer_norm(tensor x, const int64_t *shape, int ndim, tensor w, tensor b, double eps,
-                  tensor *out) {
-  RETURN_TENSOR(at::layer_norm(*x, ints(shape, ndim), opt(w), opt(b), eps))
-}
-err at_embedding(tensor weight, tensor indices, tensor *out) {
-  RETURN_TENSOR(at::embedding(*weight, *indices))
-}
-err at_index_select(tensor x, int64_t dim, tensor index, tensor *out) {
-  RETURN_TENSOR(at::index_select(*x, dim, *index))
-}
-err at_masked_fill(tensor x, tensor mask, double value, tensor *out) {
-  RETURN_TENSOR(at::masked_fill(*x, *mask, value))
-}
 err at_cat(const tensor *ts, int n, int64_t dim, tensor *out) {
   PROTECT({
     std::vector<at::Tensor> v;
@@ -217,36 +210,6 @@ err at_cat(const tensor *ts, int n, int64_t dim, tensor *out) {
     for (int i = 0; i < n; i++) v.push_back(*ts[i]);
     *out = new torch::Tensor(at::cat(v, dim));
   })
-}
-err at_narrow(tensor x, int64_t dim, int64_t start, int64_t length, tensor *out) {
-  RETURN_TENSOR(x->narrow(dim, start, length))
-}
-err at_reshape(tensor x, const int64_t *shape, int ndim, tensor *out) {
-  RETURN_TENSOR(x->reshape(ints(shape, ndim)))
-}
-err at_view(tensor x, const int64_t *shape, int ndim, tensor *out) {
-  RETURN_TENSOR(x->view(ints(shape, ndim)))
-}
-err at_transpose(tensor x, int64_t d0, int64_t d1, tensor *out) { RETURN_TENSOR(x->transpose(d0, d1)) }
-err at_permute(tensor x, const int64_t *dims, int ndim, tensor *out) {
-  RETURN_TENSOR(x->permute(ints(dims, ndim)))
-}
-err at_contiguous(tensor x, tensor *out) { RETURN_TENSOR(x->contiguous()) }
-err at_flatten(tensor x, int64_t start, int64_t end, tensor *out) {
-  RETURN_TENSOR(x->flatten(start, end))
-}
-err at_argmax(tensor x, int64_t dim, int keepdim, tensor *out) {
-  RETURN_TENSOR(at::argmax(*x, dim, keepdim != 0))
-}
-err at_sum(tensor x, int dtype, tensor *out) {
-  RETURN_TENSOR(dtype < 0 ? at::sum(*x) : at::sum(*x, dtype_of(dtype)))
-}
-err at_sum_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out) {
-  RETURN_TENSOR(at::sum(*x, ints(dims, ndim), keepdim != 0))
-}
-err at_mean(tensor x, tensor *out) { RETURN_TENSOR(at::mean(*x)) }
-err at_mean_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out) {
-  RETURN_TENSOR(at::mean(*x, ints(dims, ndim), keepdim != 0))
 }
 err at_sdpa(tensor q, tensor k, tensor v, tensor mask, int is_causal, double scale, tensor *out) {
   RETURN_TENSOR(at::scaled_dot_product_attention(

@@ -15,6 +15,8 @@
 #ifndef MLBENCH_TORCH_SHIM_H
 #define MLBENCH_TORCH_SHIM_H
 
+#include "libtorch_check.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +40,11 @@ typedef char *err;
 // ---- library ----
 const char *at_version(void);        // static string, do not free
 int at_cuda_device_count(void);      // 0 when CUDA is absent or unusable
+// at_load_cuda dlopens libtorch_cuda.so from the folder of the libtorch_cpu.so
+// in use, when it is there (a CPU-only libtorch has none): CUDA registers
+// itself with ATen only when that library is loaded. *loaded says whether it
+// was; an error is a present but unloadable library.
+err at_load_cuda(int *loaded);
 err at_manual_seed(uint64_t seed);
 err at_set_num_threads(int n);
 int at_get_num_threads(void);
@@ -66,45 +73,13 @@ err at_detach(tensor t, tensor *out);
 err at_shallow_clone(tensor t, tensor *out);  // new handle, same tensor
 
 // ---- ops (one libtorch call each) ----
-err at_add(tensor a, tensor b, tensor *out);
-err at_sub(tensor a, tensor b, tensor *out);
-err at_mul(tensor a, tensor b, tensor *out);
-err at_div(tensor a, tensor b, tensor *out);
-err at_eq(tensor a, tensor b, tensor *out);
-err at_add_scalar(tensor a, double s, tensor *out);
-err at_mul_scalar(tensor a, double s, tensor *out);
-err at_div_scalar(tensor a, double s, tensor *out);
-err at_matmul(tensor a, tensor b, tensor *out);
-err at_linear(tensor x, tensor w, tensor b /* may be NULL */, tensor *out);
+#include "shim_ops.h"  // the ops of ops.def (go generate)
 err at_conv2d(tensor x, tensor w, tensor b /* may be NULL */, const int64_t *stride,
               const int64_t *padding, const int64_t *dilation, int64_t groups,
               tensor *out);
 err at_max_pool2d(tensor x, const int64_t *kernel, const int64_t *stride,
                   const int64_t *padding, tensor *out);
-err at_relu(tensor x, tensor *out);
-err at_tanh(tensor x, tensor *out);
-err at_gelu(tensor x, int tanh_approx, tensor *out);
-err at_softmax(tensor x, int64_t dim, tensor *out);
-err at_log_softmax(tensor x, int64_t dim, tensor *out);
-err at_cross_entropy(tensor logits, tensor targets, tensor *out);  // mean
-err at_layer_norm(tensor x, const int64_t *shape, int ndim, tensor w, tensor b,
-                  double eps, tensor *out);
-err at_embedding(tensor weight, tensor indices, tensor *out);
-err at_index_select(tensor x, int64_t dim, tensor index, tensor *out);
-err at_masked_fill(tensor x, tensor mask, double value, tensor *out);
 err at_cat(const tensor *ts, int n, int64_t dim, tensor *out);
-err at_narrow(tensor x, int64_t dim, int64_t start, int64_t length, tensor *out);
-err at_reshape(tensor x, const int64_t *shape, int ndim, tensor *out);
-err at_view(tensor x, const int64_t *shape, int ndim, tensor *out);
-err at_transpose(tensor x, int64_t d0, int64_t d1, tensor *out);
-err at_permute(tensor x, const int64_t *dims, int ndim, tensor *out);
-err at_contiguous(tensor x, tensor *out);
-err at_flatten(tensor x, int64_t start, int64_t end, tensor *out);
-err at_argmax(tensor x, int64_t dim, int keepdim, tensor *out);
-err at_sum(tensor x, int dtype, tensor *out);  // dtype -1: as torch.sum
-err at_sum_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out);
-err at_mean(tensor x, tensor *out);
-err at_mean_dims(tensor x, const int64_t *dims, int ndim, int keepdim, tensor *out);
 // scaled_dot_product_attention(q, k, v, mask, dropout 0, is_causal, scale): mask may be
 // NULL (bool: true = attend; float: added to the scores); scale <= 0: 1/sqrt(head dim).
 err at_sdpa(tensor q, tensor k, tensor v, tensor mask, int is_causal, double scale, tensor *out);

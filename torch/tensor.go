@@ -20,7 +20,7 @@ type handle = unsafe.Pointer
 const maxDims = 16
 
 // ErrNotBuilt is the error of every call in a build without the libtorch tag.
-var ErrNotBuilt = errors.New("built without libtorch: build with ./build.sh (tags libtorch)")
+var ErrNotBuilt = errors.New("built without libtorch: build with -tags libtorch and CGO_CPPFLAGS/CGO_LDFLAGS pointing at libtorch 2.11 (go doc github.com/mlbench/mlbench/torch; in the mlbench repository, ./build.sh)")
 
 // ErrClosed is wrapped by the error of an op given a Tensor (or Optimizer)
 // after its Close.
@@ -37,6 +37,7 @@ type Error struct {
 	Err error  // ErrClosed, ErrNil, ErrNotBuilt or another cause
 }
 
+// Error is "torch: <op>: <message>".
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return "torch: " + e.Op + ": " + e.Err.Error()
@@ -44,6 +45,7 @@ func (e *Error) Error() string {
 	return "torch: " + e.Op + ": " + e.Msg
 }
 
+// Unwrap returns the cause (ErrClosed, ErrNil, ErrNotBuilt...) or nil.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Available reports whether libtorch is linked in: nil in a libtorch build,
@@ -93,6 +95,7 @@ var dtypeInfo = map[DType]struct {
 // Size is the size of one element in bytes (0 for an unknown dtype).
 func (d DType) Size() int { return dtypeInfo[d].size }
 
+// String is the dtype's PyTorch name ("float32"), or "dtype(N)".
 func (d DType) String() string {
 	if i, ok := dtypeInfo[d]; ok {
 		return i.name
@@ -132,6 +135,7 @@ func ParseDevice(s string) (Device, error) {
 // IsCUDA reports whether d is a CUDA device.
 func (d Device) IsCUDA() bool { return d > 0 }
 
+// String is "cpu" or "cuda:N", as PyTorch writes devices.
 func (d Device) String() string {
 	switch {
 	case d == CPU:
@@ -153,6 +157,14 @@ func CUDAAvailable() bool { return nCUDADeviceCount() > 0 }
 
 // CUDADeviceCount is the number of CUDA devices libtorch sees.
 func CUDADeviceCount() int { return nCUDADeviceCount() }
+
+// CUDALoadError says why CUDA is off although the libtorch in use has its
+// CUDA library (libtorch_cuda.so), which package torch loads when the
+// program starts: nil when it loaded or when the libtorch is CPU-only (then
+// CUDAAvailable is simply false), the loader's message otherwise (e.g. a
+// missing CUDA runtime library). In a build without the libtorch tag it
+// wraps ErrNotBuilt.
+func CUDALoadError() error { return nCUDALoadError() }
 
 // Synchronize waits for all queued work on d (a CUDA device) to finish; for
 // the CPU it returns at once. Call it before reading a clock.
@@ -357,6 +369,7 @@ func (t *Tensor) Numel() int64 {
 	return i.Numel()
 }
 
+// String describes t as "Tensor([shape] dtype device)", for logs and errors.
 func (t *Tensor) String() string {
 	i, err := t.Info()
 	if err != nil {
