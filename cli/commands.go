@@ -293,6 +293,9 @@ func runAction(c *cli.Context) error {
 			return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
 		}
 	}
+	var closeGPU func()
+	cfg.GPU, closeGPU = gpuMonitor(cfg.Device, c.App.ErrWriter)
+	defer closeGPU()
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
 	cfg.OnStart = func(j bench.Job, i, n int) { prog.start(i, j.Label()) }

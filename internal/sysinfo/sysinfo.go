@@ -61,7 +61,7 @@ func osName() string {
 // Env is what `mlbench env` prints.
 type Env struct {
 	Host       *bench.HostInfo   `json:"host"`
-	GPU        []string          `json:"gpu"`
+	GPU        *GPUEnv           `json:"gpu"`
 	Go         string            `json:"go"`
 	GoModules  map[string]string `json:"go_modules"`
 	Python     map[string]any    `json:"python,omitempty"`
@@ -86,15 +86,6 @@ func Collect(root, python string) *Env {
 			}
 		}
 	}
-	if out, err := run("nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"); err == nil {
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			if l != "" {
-				e.GPU = append(e.GPU, strings.TrimSpace(l))
-			}
-		}
-	} else {
-		e.GPU = []string{}
-	}
 	if out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py")); err == nil {
 		var m map[string]any
 		if json.Unmarshal([]byte(out), &m) == nil {
@@ -103,6 +94,8 @@ func Collect(root, python string) *Env {
 	} else {
 		e.Missing["python"] = python + ": " + oneLine(err.Error())
 	}
+	pkgs, _ := e.Python["packages"].(map[string]any)
+	e.GPU = collectGPU(pkgs)
 	if out, err := run("rustc", "--version"); err == nil {
 		e.Rust = strings.TrimSpace(out)
 	} else {
