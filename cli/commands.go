@@ -191,8 +191,9 @@ func listCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			cuda := newCUDALauncher(l, p)
 			tw := tabwriter.NewWriter(c.App.Writer, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "TASK\tIMPLEMENTATION\tLANGUAGE\tRUNNABLE")
+			fmt.Fprintln(tw, "TASK\tIMPLEMENTATION\tLANGUAGE\tRUNNABLE\tCUDA (--device cuda)")
 			for _, t := range bench.Tasks {
 				for _, i := range t.Impls {
 					state := "yes"
@@ -203,7 +204,7 @@ func listCommand() *cli.Command {
 					if i.ID == t.Reference {
 						id += " (reference)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, id, i.Language(), state)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, id, i.Language(), state, cudaState(cuda, t.ID, i))
 				}
 			}
 			return tw.Flush()
@@ -260,9 +261,13 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := launcher(p)
+	pl, err := launcher(p)
 	if err != nil {
 		return err
+	}
+	var l bench.Launcher = pl
+	if c.String("device") == "cuda" {
+		l = newCUDALauncher(pl, p)
 	}
 	jobs, skipped := bench.Runnable(bench.Plan(tasks, impls, size), l)
 	for _, s := range dedupSkips(skipped) {
