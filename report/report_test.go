@@ -344,3 +344,24 @@ func TestParityTextSaysWhyNothingWasCompared(t *testing.T) {
 	p.Checks[0] = bench.ParityCheck{Name: "metric_rel:inertia", Value: 0.07, Limit: 0.01, Measured: true}
 	assert.Equal(t, "metric_rel:inertia 0.07 vs limit 0.01", parityText(p))
 }
+
+// TestPeakGPUMemColumn: the column appears only in a section where a result
+// has a GPU memory figure (a CPU run's report is unchanged: see the goldens).
+func TestPeakGPUMemColumn(t *testing.T) {
+	rs := load(t, "run1")
+	var withGPU *bench.Result
+	for _, r := range rs {
+		if r.Task == "llm/bert-qa" && r.Impl == "go-ort" {
+			withGPU = r
+		}
+	}
+	require.NotNil(t, withGPU, "run1 has an llm/bert-qa go-ort result")
+	withGPU.PeakGPUMemBytes = 3 << 29 // 1536 MiB
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "go-ort"), "| 1536 MiB |")
+	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "python-transformers"), "| - |")
+	assert.Equal(t, 1, strings.Count(md, "| peak GPU mem |"), "only in the section with a GPU figure")
+	assert.Equal(t, int64(3<<29), jsonRows(t, rs)["llm/bert-qa  go-ort"].PeakGPUMemBytes)
+}
