@@ -15,14 +15,19 @@
 #     127.0.0.1 (GO_URL, RUST_URL, with their sha256) in place of go.dev and
 #     static.rust-lang.org;
 #   - builds with the legacy builder (DOCKER_BUILDKIT=0) and --network host,
-#     so apt, PyPI, crates.io and the Go module proxy answer as they do here;
+#     so apt, PyPI, crates.io and the Go module proxy answer as they do here
+#     (the certificates added to this machine's trust store, in
+#     /usr/local/share/ca-certificates, go in as EXTRA_CA_CERTS: where a
+#     TLS-inspecting proxy answers for the registries, the image trusts it too);
 #   - runs the image with --network none: `mlbench env`, `mlbench list`, then
 #     `data prepare` of the classical datasets from $MLBENCH_MIRROR (mounted
 #     read-only) and a short classical run; the reference (python-sklearn)
 #     and go-gonum must pass parity, as in ./build.sh test.
 # Re-runnable: the base rootfs and the toolchain tarballs are cached in
-# $MLBENCH_CACHE/container-check (keyed by suite and toolchain version); the
-# docker data folder is new each time (vfs has no useful layer cache to keep).
+# $MLBENCH_CACHE/container-check (keyed by suite and toolchain version), and
+# so is dockerd's data folder (docker-data: its layer cache spares a re-run
+# the steps before the build; `rm -rf` it to start clean). The image is
+# removed at the end (KEEP_IMAGE=1 keeps it).
 # The log of each step goes to stderr; the exit status is 0 when all passed.
 set -euo pipefail
 
@@ -59,20 +64,22 @@ cleanup() {
   local rc=$?
   if [ -n "$HTTP_PID" ]; then kill "$HTTP_PID" 2>/dev/null || true; fi
   if [ -n "$DOCKERD_PID" ]; then
+    if [ "${KEEP_IMAGE:-0}" != 1 ]; then "$DOCKER" rmi -f "$IMAGE" >/dev/null 2>&1 || true; fi
     kill "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
   fi
-  # vfs layers are plain copies: remove them (root-owned, possibly large).
+  # dockerd may leave its network namespace mounted under its exec root.
+  awk -v t="$TMP/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
   rm -rf "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 
 # ---- the daemon ----
-say "dockerd: data and socket in $TMP/docker"
-mkdir -p "$TMP/docker/data" "$TMP/docker/exec"
+say "dockerd: data in $CACHE/docker-data, socket in $TMP/docker"
+mkdir -p "$CACHE/docker-data" "$TMP/docker/exec"
 dockerd --storage-driver vfs --iptables=false --bridge=none \
-  --data-root "$TMP/docker/data" --exec-root "$TMP/docker/exec" \
+  --data-root "$CACHE/docker-data" --exec-root "$TMP/docker/exec" \
   --pidfile "$TMP/docker/dockerd.pid" --host "unix://$TMP/docker/docker.sock" \
   >"$TMP/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
@@ -122,6 +129,10 @@ HTTP_PID=$!
 sleep 1
 
 # ---- the build ----
+extra_ca=
+for f in /usr/local/share/ca-certificates/*.crt; do
+  [ -f "$f" ] && extra_ca+="$(cat "$f")"$'\n'
+done
 say "docker build -f Dockerfile.cuda (legacy builder, --network host; long: the whole ./build.sh --cuda)"
 start=$(date +%s)
 if ! "$DOCKER" build --network host -f "$ROOT/Dockerfile.cuda" -t "$IMAGE" \
@@ -130,6 +141,7 @@ if ! "$DOCKER" build --network host -f "$ROOT/Dockerfile.cuda" -t "$IMAGE" \
   --build-arg "GO_SHA256=$(sha256sum "$go_tar" | cut -d' ' -f1)" \
   --build-arg "RUST_URL=http://127.0.0.1:$port/$(basename "$rust_tar")" \
   --build-arg "RUST_SHA256=$(sha256sum "$rust_tar" | cut -d' ' -f1)" \
+  --build-arg "EXTRA_CA_CERTS=$extra_ca" \
   "$ROOT" >"$TMP/build.log" 2>&1; then
   tail -40 "$TMP/build.log" >&2
   die "docker build failed after $(($(date +%s) - start)) s"
