@@ -66,6 +66,7 @@ func llmTorchStart(c *worker.Context) (torch.Device, error) {
 		torch.Version(), torch.NumThreads(), dev))
 	if dev.IsCUDA() {
 		c.Result.Notes = append(c.Result.Notes, "CUDA: torch.Synchronize before every clock read")
+		return dev, torch.AddCUDAMath(c.Result.Params)
 	}
 	return dev, nil
 }
