@@ -20,6 +20,7 @@ import (
 type fakeGPU struct {
 	readings []GPUReading
 	cmdline  []byte // NUL-separated, as in /proc/PID/cmdline
+	environ  []byte // or: a process whose environment has this
 	perProc  int64
 	err      error
 	reads    int
@@ -30,7 +31,7 @@ func (f *fakeGPU) Read() ([]GPUReading, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	if f.cmdline == nil {
+	if f.cmdline == nil && f.environ == nil {
 		return f.readings, nil
 	}
 	r := GPUReading{Index: 0, UsedBytes: 7 << 30, UtilPct: 55, ProcBytes: map[int]int64{1: 6 << 30}}
@@ -40,7 +41,11 @@ func (f *fakeGPU) Read() ([]GPUReading, error) {
 		if err != nil {
 			continue
 		}
-		if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && bytes.Equal(b, f.cmdline) {
+		if f.cmdline != nil {
+			if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && bytes.Equal(b, f.cmdline) {
+				r.ProcBytes[pid] = f.perProc
+			}
+		} else if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ")); err == nil && bytes.Contains(b, f.environ) {
 			r.ProcBytes[pid] = f.perProc
 		}
 	}
@@ -108,4 +113,35 @@ func TestRunProcessSamplesGPU(t *testing.T) {
 	pr = runProcess(context.Background(), []string{sleep, "0.2"}, nil, t.TempDir(), time.Minute, nil)
 	assert.Nil(t, pr.GPUSamples)
 	assert.Zero(t, pr.PeakGPUMem)
+}
+
+// TestRunRecordsGPUMemory: through Run, the result of a job whose process
+// has GPU memory carries peak_gpu_mem_bytes and gpu_samples; without a
+// monitor it carries neither.
+func TestRunRecordsGPUMemory(t *testing.T) {
+	task := fakeTask("gpu")
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
+	cfg := testConfig(t)
+	cfg.Device = "cuda"
+	cfg.GPU = &fakeGPU{environ: []byte("MLBENCH_FAKE_IMPL=gpu\x00"), perProc: 2 << 30}
+	rs, err := Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	got := byImpl(rs)
+	r := got["gpu"]
+	require.Equal(t, StatusOK, r.Status, r.Reason)
+	assert.Equal(t, int64(2<<30), r.PeakGPUMemBytes)
+	require.NotEmpty(t, r.GPUSamples)
+	assert.Empty(t, r.GPUError)
+	b, err := os.ReadFile(filepath.Join(cfg.OutDir, jobFileName(jobs[1])))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"peak_gpu_mem_bytes": 2147483648`)
+	// The reference "ok" exits at once, with nothing on the GPU: on a cuda
+	// run it may still have device-level samples, never memory of its own.
+	assert.Zero(t, got["ok"].PeakGPUMemBytes)
+
+	cfg = testConfig(t)
+	rs, err = Run(context.Background(), cfg, jobs)
+	require.NoError(t, err)
+	assert.Zero(t, byImpl(rs)["gpu"].PeakGPUMemBytes)
+	assert.Nil(t, byImpl(rs)["gpu"].GPUSamples)
 }
