@@ -150,6 +150,9 @@ type HostInfo struct {
 	Cores  int     `json:"cores"`
 	MemGiB float64 `json:"mem_gib"`
 	OS     string  `json:"os"`
+	// GPUs are the NVIDIA GPUs NVML sees ("NVIDIA H100 80GB HBM3, driver
+	// 580.95.05"); none without a GPU or driver.
+	GPUs []string `json:"gpus,omitempty"`
 }
 
 // Status of one result.

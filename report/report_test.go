@@ -357,11 +357,18 @@ func TestPeakGPUMemColumn(t *testing.T) {
 	}
 	require.NotNil(t, withGPU, "run1 has an llm/bert-qa go-ort result")
 	withGPU.PeakGPUMemBytes = 3 << 29 // 1536 MiB
+	host := &bench.HostInfo{CPU: "AMD EPYC", Cores: 2, MemGiB: 23.5, OS: "Debian GNU/Linux 12",
+		GPUs: []string{"NVIDIA H100 80GB HBM3, driver 580.95.05"}}
+	for _, r := range rs {
+		r.Host = host
+	}
 	var b bytes.Buffer
 	require.NoError(t, Write(&b, rs, Markdown))
 	md := b.String()
 	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "go-ort"), "| 1536 MiB |")
 	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "python-transformers"), "| - |")
 	assert.Equal(t, 1, strings.Count(md, "| peak GPU mem |"), "only in the section with a GPU figure")
+	assert.Contains(t, md, "; GPU: NVIDIA H100 80GB HBM3, driver 580.95.05\n")
+	assert.NotContains(t, md, "different hosts")
 	assert.Equal(t, int64(3<<29), jsonRows(t, rs)["llm/bert-qa  go-ort"].PeakGPUMemBytes)
 }

@@ -72,7 +72,11 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	var hosts []string
 	for _, r := range results {
 		if h := r.Host; h != nil {
-			hosts = appendNew(hosts, fmt.Sprintf("%s (%d cores, %s GiB, %s)", h.CPU, h.Cores, fmtNum(h.MemGiB), h.OS))
+			host := fmt.Sprintf("%s (%d cores, %s GiB, %s)", h.CPU, h.Cores, fmtNum(h.MemGiB), h.OS)
+			if len(h.GPUs) > 0 {
+				host += "; GPU: " + strings.Join(h.GPUs, "; ")
+			}
+			hosts = appendNew(hosts, host)
 		}
 	}
 	for _, h := range hosts {

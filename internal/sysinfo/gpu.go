@@ -24,6 +24,24 @@ type GPUEnv struct {
 	NotSeen string `json:"not_seen,omitempty"`
 }
 
+// gpuNames names each GPU NVML sees, with the driver; nil without one.
+func gpuNames() []string {
+	m, err := gpu.Open()
+	if err != nil {
+		return nil
+	}
+	defer m.Close()
+	in, err := m.Info()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range in.Devices {
+		out = append(out, d.Name+", driver "+in.Driver)
+	}
+	return out
+}
+
 // collectGPU asks NVML for the GPUs and the driver. pyPackages are the
 // package versions envinfo.py reported (nil when Python is missing).
 func collectGPU(pyPackages map[string]any) *GPUEnv {

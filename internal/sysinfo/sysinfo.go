@@ -21,7 +21,7 @@ import (
 
 // Host reads the machine facts every result carries.
 func Host() *bench.HostInfo {
-	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName()}
+	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName(), GPUs: gpuNames()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		s := bufio.NewScanner(f)
 		for s.Scan() {
