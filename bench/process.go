@@ -29,17 +29,21 @@ type procResult struct {
 	SampledPeakRSS int64 // bytes, max over samples of the whole tree's RSS
 	CPUSeconds     float64
 	Samples        []Sample
-	Machine        *Machine // the rest of the machine while it ran
+	Machine        *Machine    // the rest of the machine while it ran
+	GPUSamples     []GPUSample // nil without a GPU monitor, or when the job used no GPU
+	PeakGPUMem     int64       // bytes, max over GPU samples of the job's processes' GPU memory
+	GPUErr         error       // the GPU monitor's first error (sampling stopped there)
 }
 
 // runProcess starts argv in its own process group, samples the group's RSS
-// and CPU, and waits, killing the whole group at the timeout or when ctx
-// ends. Stdout is discarded (libraries print there freely); the tail of
+// and CPU (and, with a GPU monitor, the group's GPU memory), and waits,
+// killing the whole group at the timeout or when ctx ends. Stdout is discarded (libraries print there freely); the tail of
 // stderr is kept.
 //
 // The process gets SIGKILL when the orchestrator dies (Pdeathsig), however it
 // dies; onStart, when set, is called with its pid once it runs.
-func runProcess(ctx context.Context, argv, env []string, dir string, timeout time.Duration, onStart func(pid int)) procResult {
+// gpu, when set, samples the job's GPU memory beside its RSS.
+func runProcess(ctx context.Context, argv, env []string, dir string, timeout time.Duration, onStart func(pid int), gpu *gpuSampler) procResult {
 	var pr procResult
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -69,6 +73,9 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	if onStart != nil {
 		onStart(pgid)
 	}
+	if gpu != nil {
+		gpu.start = start
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -77,10 +84,11 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 		t := time.NewTicker(SampleEvery)
 		defer t.Stop()
 		for {
-			rss, cpu, ok := treeUsage(pgid)
-			if ok {
+			rss, cpu, pids := treeUsage(pgid)
+			if len(pids) > 0 {
 				pr.Samples = append(pr.Samples, Sample{T: time.Since(start).Seconds(), RSS: rss, CPUSec: cpu})
 				pr.SampledPeakRSS = max(pr.SampledPeakRSS, rss)
+				gpu.sample(pids)
 			}
 			select {
 			case <-done:
@@ -103,6 +111,9 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	close(done)
 	wg.Wait()
+	if gpu != nil {
+		pr.GPUSamples, pr.PeakGPUMem, pr.GPUErr = gpu.out, gpu.peak, gpu.err
+	}
 	pr.Wall = time.Since(start)
 	pr.Stderr = stderr.Bytes()
 	if ps := cmd.ProcessState; ps != nil {
@@ -135,11 +146,12 @@ var pageSize = int64(os.Getpagesize())
 const clockTicks = 100
 
 // treeUsage sums the resident memory and CPU time of every process in the
-// process group pgid (the implementation and anything it started).
-func treeUsage(pgid int) (rss int64, cpuSec float64, ok bool) {
+// process group pgid (the implementation and anything it started), and
+// returns their PIDs (none when the group is gone).
+func treeUsage(pgid int) (rss int64, cpuSec float64, pids map[int]bool) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, nil
 	}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -169,9 +181,12 @@ func treeUsage(pgid int) (rss int64, cpuSec float64, ok bool) {
 		pages, _ := strconv.ParseInt(f[21], 10, 64)
 		rss += pages * pageSize
 		cpuSec += float64(ut+st) / clockTicks
-		ok = true
+		if pids == nil {
+			pids = map[int]bool{}
+		}
+		pids[pid] = true
 	}
-	return rss, cpuSec, ok
+	return rss, cpuSec, pids
 }
 
 // procStartTime is field 22 of /proc/PID/stat, the process's start time in

@@ -110,15 +110,22 @@ type Result struct {
 	// Wait4MaxRSSBytes is ru_maxrss from wait4: the largest process of the
 	// tree, but on Linux it also counts the orchestrator's own resident set
 	// at the time of exec, so it is only an upper bound.
-	Wait4MaxRSSBytes int64     `json:"wait4_maxrss_bytes,omitempty"`
-	CPUSeconds       float64   `json:"cpu_seconds,omitempty"` // user+sys from wait4
-	Parity           *Parity   `json:"parity,omitempty"`
-	Samples          []Sample  `json:"samples,omitempty"`
-	StartedAt        string    `json:"started_at,omitempty"`
-	Stderr           string    `json:"stderr_tail,omitempty"`
-	Reference        string    `json:"reference,omitempty"` // impl id the parity was judged against
-	Size             string    `json:"size,omitempty"`
-	Host             *HostInfo `json:"host,omitempty"`
+	Wait4MaxRSSBytes int64    `json:"wait4_maxrss_bytes,omitempty"`
+	CPUSeconds       float64  `json:"cpu_seconds,omitempty"` // user+sys from wait4
+	Parity           *Parity  `json:"parity,omitempty"`
+	Samples          []Sample `json:"samples,omitempty"`
+	// PeakGPUMemBytes is the largest GPU memory of the job's processes
+	// over the GPU samples (NVML, every part); 0 when no GPU was sampled or
+	// the job used none. GPUSamples are those of the process that wrote the
+	// result; GPUError says why GPU sampling stopped, if it did.
+	PeakGPUMemBytes int64       `json:"peak_gpu_mem_bytes,omitempty"`
+	GPUSamples      []GPUSample `json:"gpu_samples,omitempty"`
+	GPUError        string      `json:"gpu_error,omitempty"`
+	StartedAt       string      `json:"started_at,omitempty"`
+	Stderr          string      `json:"stderr_tail,omitempty"`
+	Reference       string      `json:"reference,omitempty"` // impl id the parity was judged against
+	Size            string      `json:"size,omitempty"`
+	Host            *HostInfo   `json:"host,omitempty"`
 	// Machine is what the rest of the machine did while the job ran (see
 	// Result.Disturbed).
 	Machine *Machine `json:"machine,omitempty"`
@@ -135,7 +142,9 @@ type Part struct {
 	WallSeconds  float64 `json:"wall_seconds"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
-	Reason       string  `json:"reason"` // why it ended without a result
+	// PeakGPUMemBytes: as Result's (0 when no GPU was sampled).
+	PeakGPUMemBytes int64  `json:"peak_gpu_mem_bytes,omitempty"`
+	Reason          string `json:"reason"` // why it ended without a result
 }
 
 // HostInfo is the little the result needs to say about the machine.
@@ -147,6 +156,9 @@ type HostInfo struct {
 	Cores  int     `json:"cores"`
 	MemGiB float64 `json:"mem_gib"`
 	OS     string  `json:"os"`
+	// GPUs are the NVIDIA GPUs NVML sees ("NVIDIA H100 80GB HBM3, driver
+	// 580.95.05"); none without a GPU or driver.
+	GPUs []string `json:"gpus,omitempty"`
 }
 
 // Status of one result.

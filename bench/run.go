@@ -39,6 +39,9 @@ type Config struct {
 	Timeout   time.Duration // per (case, implementation) process
 	Launcher  Launcher
 	Host      *HostInfo
+	// GPU, when set, is sampled beside RSS: the GPU memory of the job's
+	// processes and the utilisation of the GPUs they use (nil: no GPU).
+	GPU GPUMonitor
 	// Resume reuses a job's result already stored in OutDir when it passed
 	// and was made with the same size, threads and device; every other job
 	// runs. A reused result that is not the reference is judged again
@@ -343,7 +346,11 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	argv = append(append([]string{}, argv...), "--spec", specPath)
 	env := ThreadEnv(cfg.Threads)
 	started = time.Now().UTC()
-	pr := runProcess(ctx, argv, env, dir, cfg.Timeout, func(pid int) { recordRunning(cfg.OutDir, pid) })
+	var gpu *gpuSampler
+	if cfg.GPU != nil {
+		gpu = &gpuSampler{mon: cfg.GPU, always: cfg.Device == "cuda"}
+	}
+	pr := runProcess(ctx, argv, env, dir, cfg.Timeout, func(pid int) { recordRunning(cfg.OutDir, pid) }, gpu)
 	os.Remove(filepath.Join(cfg.OutDir, RunningFile))
 
 	switch {
@@ -391,6 +398,10 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	r.CPUSeconds = pr.CPUSeconds
 	r.Samples = pr.Samples
 	r.Machine = pr.Machine
+	r.PeakGPUMemBytes, r.GPUSamples = pr.PeakGPUMem, pr.GPUSamples
+	if pr.GPUErr != nil {
+		r.GPUError = pr.GPUErr.Error()
+	}
 	r.Stderr = tail(pr.Stderr, 2000)
 	r.Size, r.Host = cfg.Size, cfg.Host
 	r.Reps, r.Warmup = spec.Reps, spec.Warmup
@@ -558,12 +569,13 @@ func settleCheckpoint(dir string, res *Result, started time.Time) {
 			res.EarlierParts = parts
 			for _, p := range parts {
 				res.PeakRSSBytes = max(res.PeakRSSBytes, p.PeakRSSBytes)
+				res.PeakGPUMemBytes = max(res.PeakGPUMemBytes, p.PeakGPUMemBytes)
 			}
 		}
 		os.RemoveAll(dir)
 	} else if hasState(dir) {
 		parts = append(parts, Part{StartedAt: started.Format(time.RFC3339), WallSeconds: res.WallSeconds,
-			CPUSeconds: res.CPUSeconds, PeakRSSBytes: res.PeakRSSBytes, Reason: res.Reason})
+			CPUSeconds: res.CPUSeconds, PeakRSSBytes: res.PeakRSSBytes, PeakGPUMemBytes: res.PeakGPUMemBytes, Reason: res.Reason})
 		if err := WriteJSONAtomic(filepath.Join(dir, partsFile), parts); err != nil {
 			res.Reason += fmt.Sprintf(" (and its checkpoint's parts could not be recorded: %v)", err)
 		} else {

@@ -79,6 +79,9 @@ func fakeImpl(mode string, args []string) int {
 	case "ok":
 		res["env_threads"] = os.Getenv("OMP_NUM_THREADS") // unknown field: ignored by readers
 		return write(res)
+	case "gpu": // lives long enough to be sampled (TestRunRecordsGPUMemory)
+		time.Sleep(400 * time.Millisecond)
+		return write(res)
 	case "wrongprobe":
 		res["probes"] = map[string][]float64{"p": {1, 2, 3.5}}
 		return write(res)

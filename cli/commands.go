@@ -206,8 +206,9 @@ func listCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			cuda := newCUDALauncher(l, p)
 			tw := tabwriter.NewWriter(c.App.Writer, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "TASK\tIMPLEMENTATION\tLANGUAGE\tRUNNABLE")
+			fmt.Fprintln(tw, "TASK\tIMPLEMENTATION\tLANGUAGE\tRUNNABLE\tCUDA (--device cuda)")
 			for _, t := range bench.Tasks {
 				for _, i := range t.Impls {
 					state := "yes"
@@ -218,7 +219,7 @@ func listCommand() *cli.Command {
 					if i.ID == t.Reference {
 						id += " (reference)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, id, i.Language(), state)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, id, i.Language(), state, cudaState(cuda, t.ID, i))
 				}
 			}
 			return tw.Flush()
@@ -291,6 +292,9 @@ func runAction(c *cli.Context) error {
 	} else if ents, _ := os.ReadDir(out); len(ents) > 1 || len(ents) == 1 && ents[0].Name() != dirlock.File {
 		return fmt.Errorf("results directory %s is not empty (--resume to go on with it)", out)
 	}
+	var closeGPU func()
+	cfg.GPU, closeGPU = gpuMonitor(cfg.Device, c.App.ErrWriter)
+	defer closeGPU()
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
 	cfg.OnStart = func(j bench.Job, i, n int) { prog.start(i, j.Label()) }
@@ -349,21 +353,25 @@ func checkRunFlags(c *cli.Context) error {
 
 // selectJobs is the jobs of the --task and --impl selection at size that
 // can run here, and those that cannot (each printed once with its reason).
-func selectJobs(c *cli.Context, p paths, size string) ([]bench.Job, []bench.Skip, bench.Paths, error) {
+func selectJobs(c *cli.Context, p paths, size string) ([]bench.Job, []bench.Skip, bench.Launcher, error) {
 	tasks, impls, err := bench.Select(bench.Tasks, bench.Selection{Task: c.String("task"), Impl: c.String("impl")})
 	if err != nil {
-		return nil, nil, bench.Paths{}, err
+		return nil, nil, nil, err
 	}
-	l, err := launcher(p)
+	pl, err := launcher(p)
 	if err != nil {
-		return nil, nil, bench.Paths{}, err
+		return nil, nil, nil, err
+	}
+	var l bench.Launcher = pl
+	if c.String("device") == "cuda" {
+		l = newCUDALauncher(pl, p) // says why a job cannot run on CUDA here
 	}
 	jobs, skipped := bench.Runnable(bench.Plan(tasks, impls, size), l)
 	for _, s := range dedupSkips(skipped) {
 		fmt.Fprintf(c.App.ErrWriter, "skip %s: %s\n", s.Job.Task.ID+" "+s.Job.Impl.ID, oneLine(s.Reason))
 	}
 	if len(jobs) == 0 {
-		return nil, nil, bench.Paths{}, fmt.Errorf("nothing runnable here for --task %q --impl %q (see `mlbench list`)", c.String("task"), c.String("impl"))
+		return nil, nil, nil, fmt.Errorf("nothing runnable here for --task %q --impl %q (see `mlbench list`)", c.String("task"), c.String("impl"))
 	}
 	return jobs, skipped, l, nil
 }

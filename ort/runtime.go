@@ -319,6 +319,9 @@ func NewSession(modelPath string, inputNames, outputNames []string, opts Session
 		return nil, fmt.Errorf("ort: graph optimisation level: %w", err)
 	}
 	if opts.CUDA {
+		if err := preloadCUDA(initPath); err != nil {
+			return nil, err
+		}
 		co, err := ortgo.NewCUDAProviderOptions()
 		if err != nil {
 			return nil, fmt.Errorf("ort: CUDA provider options: %w", err)

@@ -281,6 +281,9 @@ func hostLabel(h *bench.HostInfo) string {
 	if h.Name != "" {
 		l = h.Name + ": " + l
 	}
+	if len(h.GPUs) > 0 {
+		l += "; GPU: " + strings.Join(h.GPUs, "; ")
+	}
 	return l
 }
 

@@ -451,3 +451,31 @@ func TestCompareKeepsUnverifiedStatus(t *testing.T) {
 	assert.Contains(t, b.String(), `"old_status": "unverified"`)
 	assert.NotContains(t, b.String(), "FAILED")
 }
+
+// TestPeakGPUMemColumn: the column appears only in a section where a result
+// has a GPU memory figure (a CPU run's report is unchanged: see the goldens).
+func TestPeakGPUMemColumn(t *testing.T) {
+	rs := load(t, "run1")
+	var withGPU *bench.Result
+	for _, r := range rs {
+		if r.Task == "llm/bert-qa" && r.Impl == "go-ort" {
+			withGPU = r
+		}
+	}
+	require.NotNil(t, withGPU, "run1 has an llm/bert-qa go-ort result")
+	withGPU.PeakGPUMemBytes = 3 << 29 // 1536 MiB
+	host := &bench.HostInfo{CPU: "AMD EPYC", Cores: 2, MemGiB: 23.5, OS: "Debian GNU/Linux 12",
+		GPUs: []string{"NVIDIA H100 80GB HBM3, driver 580.95.05"}}
+	for _, r := range rs {
+		r.Host = host
+	}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "go-ort"), "| 1536 MiB |")
+	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "python-transformers"), "| - |")
+	assert.Equal(t, 1, strings.Count(md, "| peak GPU mem |"), "only in the section with a GPU figure")
+	assert.Contains(t, md, "; GPU: NVIDIA H100 80GB HBM3, driver 580.95.05\n")
+	assert.NotContains(t, md, "different hosts")
+	assert.Equal(t, int64(3<<29), jsonRows(t, rs)["llm/bert-qa  go-ort"].PeakGPUMemBytes)
+}

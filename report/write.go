@@ -101,6 +101,17 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	return e.err
 }
 
+// sectionUsedGPU reports whether a result of s has a GPU memory figure:
+// the "peak GPU mem" column is shown only then.
+func sectionUsedGPU(s *section) bool {
+	for _, w := range s.Rows {
+		if w.R.PeakGPUMemBytes > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func writeSection(e *errWriter, s *section) {
 	e.printf("\n## %s\n\n", s.Title())
 	e.printf("%s\n\n", setupLine(s))
@@ -154,7 +165,12 @@ func sectionTable(s *section) (header []string, rows [][]string) {
 		header = append(header, s.Main+" vs ref")
 	}
 	header = append(header, s.Metrics...)
-	header = append(header, "peak RSS", "parity")
+	header = append(header, "peak RSS")
+	gpu := sectionUsedGPU(s)
+	if gpu {
+		header = append(header, "peak GPU mem")
+	}
+	header = append(header, "parity")
 
 	for _, w := range s.Rows {
 		r := w.R
@@ -189,6 +205,13 @@ func sectionTable(s *section) (header []string, rows [][]string) {
 			c = append(c, fmtMiB(b))
 		} else {
 			c = append(c, "-")
+		}
+		if gpu {
+			if b := r.PeakGPUMemBytes; b > 0 {
+				c = append(c, fmtMiB(b))
+			} else {
+				c = append(c, "-")
+			}
 		}
 		c = append(c, parityCell(w))
 		rows = append(rows, c)
@@ -383,6 +406,7 @@ type jsonRow struct {
 	Metrics          map[string]float64       `json:"metrics"`
 	NotApplicable    map[string]string        `json:"not_applicable,omitempty"`
 	PeakRSSBytes     int64                    `json:"peak_rss_bytes,omitempty"`
+	PeakGPUMemBytes  int64                    `json:"peak_gpu_mem_bytes,omitempty"`
 	Parity           *bench.Parity            `json:"parity,omitempty"`
 }
 
@@ -399,7 +423,7 @@ func writeJSON(w io.Writer, secs []*section) error {
 				Device: r.Device, Threads: r.Threads, Size: r.Size, Datasets: r.Datasets,
 				Status: "ok", Rank: x.Rank, MainPhase: s.Main, Phases: x.Sums,
 				Metrics: r.Metrics, NotApplicable: r.NotApplicable,
-				PeakRSSBytes: peakRSS(r), Parity: r.Parity,
+				PeakRSSBytes: peakRSS(r), PeakGPUMemBytes: r.PeakGPUMemBytes, Parity: r.Parity,
 			}
 			if j.Metrics == nil {
 				j.Metrics = map[string]float64{}

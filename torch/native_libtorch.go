@@ -120,6 +120,12 @@ func nSetCuDNN(benchmark, deterministic bool) (bool, bool, error) {
 	return pb != 0, pd != 0, err
 }
 
+func nCUDAMath() (CUDAMath, error) {
+	var b, d, tm, tc C.int
+	err := cErr("cuda_math", C.at_cuda_math(&b, &d, &tm, &tc))
+	return CUDAMath{CuDNNBenchmark: b != 0, CuDNNDeterministic: d != 0, TF32Matmul: tm != 0, TF32CuDNN: tc != 0}, err
+}
+
 func nSetNumThreads(n int) error {
 	return cErr("set_num_threads", C.at_set_num_threads(C.int(n)))
 }

@@ -21,6 +21,7 @@ func nSetNumThreads(int) error { return notBuilt("set_num_threads") }
 func nSetCuDNN(bool, bool) (bool, bool, error) {
 	return false, false, notBuilt("set_cudnn")
 }
+func nCUDAMath() (CUDAMath, error)       { return CUDAMath{}, notBuilt("cuda_math") }
 func nSynchronize(int) error             { return notBuilt("synchronize") }
 func nSetGradEnabled(bool) (bool, error) { return true, notBuilt("set_grad_enabled") }
 func nFree(handle)                       {}

@@ -110,6 +110,14 @@ err at_set_cudnn(int benchmark, int deterministic, int *prev_benchmark, int *pre
           *prev_deterministic = ctx.deterministicCuDNN() ? 1 : 0; ctx.setBenchmarkCuDNN(benchmark != 0);
           ctx.setDeterministicCuDNN(deterministic != 0))
 }
+err at_cuda_math(int *benchmark, int *deterministic, int *tf32_matmul, int *tf32_conv) {
+  PROTECT(auto &ctx = at::globalContext(); *benchmark = ctx.benchmarkCuDNN() ? 1 : 0;
+          *deterministic = ctx.deterministicCuDNN() ? 1 : 0;
+          *tf32_matmul = ctx.float32Precision(at::Float32Backend::CUDA, at::Float32Op::MATMUL) ==
+                                 at::Float32Precision::TF32 ? 1 : 0;
+          *tf32_conv = ctx.float32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV) ==
+                               at::Float32Precision::TF32 ? 1 : 0)
+}
 err at_synchronize(int device) { PROTECT(if (device >= 0) torch::cuda::synchronize(device)) }
 
 err at_set_grad_enabled(int enabled, int *prev) {

@@ -50,6 +50,9 @@ err at_set_num_threads(int n);
 int at_get_num_threads(void);
 // cuDNN flags (at::globalContext()): the values before the call come back in *prev_*.
 err at_set_cudnn(int benchmark, int deterministic, int *prev_benchmark, int *prev_deterministic);
+// CUDA math settings in effect: cuDNN benchmark and deterministic, and whether
+// TF32 is allowed for CUDA matmuls (cuBLAS) and for cuDNN convolutions.
+err at_cuda_math(int *benchmark, int *deterministic, int *tf32_matmul, int *tf32_conv);
 err at_synchronize(int device);
 err at_set_grad_enabled(int enabled, int *prev);
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"strconv"
@@ -189,6 +190,38 @@ func SetNumThreads(n int) error { return nSetNumThreads(n) }
 // only matter on CUDA; setting them on a CPU-only build is harmless.
 func SetCuDNN(benchmark, deterministic bool) (prevBenchmark, prevDeterministic bool, err error) {
 	return nSetCuDNN(benchmark, deterministic)
+}
+
+// CUDAMath are libtorch's process-wide CUDA math settings, as Python's
+// torch.backends.cudnn.benchmark, .deterministic,
+// torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32.
+// libtorch's defaults: benchmark and deterministic off, TF32 off for
+// matmuls and on for cuDNN convolutions.
+type CUDAMath struct {
+	CuDNNBenchmark     bool `json:"cudnn_benchmark"`
+	CuDNNDeterministic bool `json:"cudnn_deterministic"`
+	TF32Matmul         bool `json:"cuda_matmul_allow_tf32"`
+	TF32CuDNN          bool `json:"cudnn_allow_tf32"`
+}
+
+// ReadCUDAMath returns the CUDA math settings in effect.
+func ReadCUDAMath() (CUDAMath, error) { return nCUDAMath() }
+
+// Params are the settings as result parameters, named as in CUDAMath's JSON.
+func (m CUDAMath) Params() map[string]any {
+	return map[string]any{"cudnn_benchmark": m.CuDNNBenchmark, "cudnn_deterministic": m.CuDNNDeterministic,
+		"cuda_matmul_allow_tf32": m.TF32Matmul, "cudnn_allow_tf32": m.TF32CuDNN}
+}
+
+// AddCUDAMath reads the CUDA math settings in effect into params (a
+// result's parameters), under the names of Params.
+func AddCUDAMath(params map[string]any) error {
+	m, err := ReadCUDAMath()
+	if err != nil {
+		return err
+	}
+	maps.Copy(params, m.Params())
+	return nil
 }
 
 // NumThreads is libtorch's intra-op thread count on the calling OS thread.

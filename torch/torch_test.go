@@ -120,6 +120,33 @@ func TestSetCuDNN(t *testing.T) {
 	assert.False(t, d)
 }
 
+// TestReadCUDAMath: libtorch's defaults (checked against PyTorch 2.11.0's
+// torch.backends.cudnn.benchmark/.deterministic False,
+// torch.backends.cuda.matmul.allow_tf32 False, torch.backends.cudnn.allow_tf32
+// True), and the cuDNN flags SetCuDNN sets read back.
+func TestReadCUDAMath(t *testing.T) {
+	if os.Getenv("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") != "" {
+		t.Fatal("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is set: libtorch's defaults are not in effect")
+	}
+	b0, d0, err := SetCuDNN(false, false)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _, _ = SetCuDNN(b0, d0) })
+	m, err := ReadCUDAMath()
+	require.NoError(t, err)
+	assert.Equal(t, CUDAMath{TF32CuDNN: true}, m)
+	_, _, err = SetCuDNN(true, true)
+	require.NoError(t, err)
+	m, err = ReadCUDAMath()
+	require.NoError(t, err)
+	assert.Equal(t, CUDAMath{CuDNNBenchmark: true, CuDNNDeterministic: true, TF32CuDNN: true}, m)
+	assert.Equal(t, map[string]any{"cudnn_benchmark": true, "cudnn_deterministic": true,
+		"cuda_matmul_allow_tf32": false, "cudnn_allow_tf32": true}, m.Params())
+	params := map[string]any{"seed": 42}
+	require.NoError(t, AddCUDAMath(params))
+	assert.Equal(t, map[string]any{"seed": 42, "cudnn_benchmark": true, "cudnn_deterministic": true,
+		"cuda_matmul_allow_tf32": false, "cudnn_allow_tf32": true}, params)
+}
+
 func TestManualSeed(t *testing.T) {
 	require.NoError(t, ManualSeed(0))
 	r := must(t)(Rand([]int64{4}, Float32, CPU))

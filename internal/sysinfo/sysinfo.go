@@ -21,7 +21,7 @@ import (
 
 // Host reads the machine facts every result carries.
 func Host() *bench.HostInfo {
-	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName()}
+	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName(), GPUs: gpuNames()}
 	h.Name, _ = os.Hostname()
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		s := bufio.NewScanner(f)
@@ -62,7 +62,7 @@ func osName() string {
 // Env is what `mlbench env` prints.
 type Env struct {
 	Host       *bench.HostInfo   `json:"host"`
-	GPU        []string          `json:"gpu"`
+	GPU        *GPUEnv           `json:"gpu"`
 	Go         string            `json:"go"`
 	GoModules  map[string]string `json:"go_modules"`
 	Python     map[string]any    `json:"python,omitempty"`
@@ -87,15 +87,6 @@ func Collect(root, python string) *Env {
 			}
 		}
 	}
-	if out, err := run("nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"); err == nil {
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			if l != "" {
-				e.GPU = append(e.GPU, strings.TrimSpace(l))
-			}
-		}
-	} else {
-		e.GPU = []string{}
-	}
 	if out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py")); err == nil {
 		var m map[string]any
 		if json.Unmarshal([]byte(out), &m) == nil {
@@ -104,6 +95,8 @@ func Collect(root, python string) *Env {
 	} else {
 		e.Missing["python"] = python + ": " + oneLine(err.Error())
 	}
+	pkgs, _ := e.Python["packages"].(map[string]any)
+	e.GPU = collectGPU(pkgs)
 	if out, err := run("rustc", "--version"); err == nil {
 		e.Rust = strings.TrimSpace(out)
 	} else {

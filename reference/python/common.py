@@ -148,6 +148,16 @@ def param_str(spec: dict, name: str) -> str:
     return v
 
 
+def cuda_math(torch) -> dict:
+    """The CUDA math settings in effect (the same in every libtorch implementation on CUDA: libtorch's
+    defaults, benchmark and deterministic off, TF32 off for matmuls and on for cuDNN convolutions), as
+    result parameters: go-libtorch records them by torch.ReadCUDAMath, rust-tch states libtorch's defaults."""
+    return {"cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "cudnn_deterministic": torch.backends.cudnn.deterministic,
+            "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+
+
 def repetitions(spec: dict):
     """Yields (rep, timed) for the warm-up then the timed repetitions."""
     warm = int(spec.get("warmup", 0))

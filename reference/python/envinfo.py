@@ -10,7 +10,9 @@ import sys
 from importlib import metadata
 
 PACKAGES = ["numpy", "scipy", "scikit-learn", "torch", "transformers",
-            "onnxruntime", "tokenizers", "safetensors", "onnx"]
+            "onnxruntime", "onnxruntime-gpu", "tokenizers", "safetensors", "onnx",
+            # the CUDA runtime and cuDNN that torch and onnxruntime-gpu load
+            "nvidia-cuda-runtime", "nvidia-cudnn-cu13"]
 
 
 def versions():
@@ -34,6 +36,7 @@ def torch_info():
         "cuda_available": torch.cuda.is_available(),
         "cuda_version": torch.version.cuda,
         "cuda_device_count": torch.cuda.device_count(),
+        "cudnn_version": torch.backends.cudnn.version(),
     }
 
 

@@ -27,7 +27,11 @@ def session(spec):
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             raise RuntimeError(f"device cuda: this onnxruntime has only {ort.get_available_providers()}")
         providers.insert(0, "CUDAExecutionProvider")
-    return ort.InferenceSession(os.path.join(spec["inputs"]["model_dir"], "model.onnx"), opts, providers=providers)
+        ort.preload_dlls()  # the nvidia-* wheels' CUDA and cuDNN, which the CUDA provider needs (no LD_LIBRARY_PATH)
+    sess = ort.InferenceSession(os.path.join(spec["inputs"]["model_dir"], "model.onnx"), opts, providers=providers)
+    if sess.get_providers()[0] != providers[0]:  # ONNX Runtime falls back to the CPU with only a warning
+        raise RuntimeError(f"device {spec['device']}: the session got {sess.get_providers()}, not {providers}")
+    return sess
 
 
 def bert_qa(spec, result):

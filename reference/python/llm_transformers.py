@@ -61,6 +61,7 @@ def run(spec):
         "the returned DynamicCache (no model.generate), logits for every prompt position",
     ]
     if device.type == "cuda":
+        result["params"].update(common.cuda_math(torch))
         result["notes"].append(f"CUDA {torch.version.cuda} on {torch.cuda.get_device_name()}; "
                                "torch.cuda.synchronize() before every clock read")
     return result

@@ -99,8 +99,8 @@ func cnnStart(c *worker.Context, seed int) (torch.Device, error) {
 	if err := torch.ManualSeed(uint64(seed)); err != nil {
 		return dev, err
 	}
-	// As cnn.py: cudnn.benchmark off, cudnn.deterministic on (CUDA only in effect).
-	if _, _, err := torch.SetCuDNN(false, true); err != nil {
+	// As cnn.py: cudnn.benchmark off, cudnn.deterministic off (CUDA only in effect).
+	if _, _, err := torch.SetCuDNN(false, false); err != nil {
 		return dev, err
 	}
 	// As Python's result.time(sync=...): synchronise before both clock reads.
@@ -139,8 +139,7 @@ func runCNN(c *worker.Context) error {
 	if err := c.Repeat(func(_ int, timed bool) error { return cnnTrain(c, sp, d, dev, timed, o) }); err != nil {
 		return err
 	}
-	cnnRecord(c, sp, d, dev, o)
-	return nil
+	return cnnRecord(c, sp, d, dev, o)
 }
 
 // cnnTrain is one repetition: a fresh model from the initial weights and
@@ -188,7 +187,7 @@ func cnnTrain(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, ti
 }
 
 // cnnRecord writes the metrics, series, probes, parameters and notes.
-func cnnRecord(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, o *cnnOutcome) {
+func cnnRecord(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, o *cnnOutcome) error {
 	epochs, batch, lr, seed := sp.epochs, sp.batch, sp.lr, sp.seed
 	acc, steps, imagesTrained, series, lossSteps := o.acc, o.steps, o.imagesTrained, o.series, o.lossSteps
 	trainS := 0.0
@@ -205,7 +204,7 @@ func cnnRecord(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, o
 		"epochs": epochs, "batch_size": batch, "lr": lr, "seed": seed, "optimizer": "adam",
 		"betas": []float64{adam.Beta1, adam.Beta2}, "eps": adam.Eps, "weight_decay": adam.WeightDecay, "amsgrad": false,
 		"loss": "cross_entropy_mean", "eval_batch_size": cnnEvalBatch, "samples_per_epoch": d.perEpoch,
-		"cudnn_benchmark": false, "cudnn_deterministic": true,
+		"cudnn_benchmark": false, "cudnn_deterministic": false,
 		"intra_op_threads": torch.NumThreads(),
 	})
 	c.Result.Notes = append(c.Result.Notes,
@@ -222,8 +221,10 @@ func cnnRecord(c *worker.Context, sp *cnnParams, d *cnnData, dev torch.Device, o
 		fmt.Sprintf("eval: after every epoch, the whole test set under NoGrad in batches of %d", cnnEvalBatch))
 	if dev.IsCUDA() {
 		c.Result.Notes = append(c.Result.Notes, fmt.Sprintf("CUDA device %s; torch.Synchronize before every clock read; "+
-			"cuDNN benchmark off, deterministic on (torch.SetCuDNN, as cnn.py)", dev))
+			"cuDNN benchmark off, deterministic off (torch.SetCuDNN, as cnn.py), TF32 as read back (params)", dev))
+		return torch.AddCUDAMath(c.Result.Params)
 	}
+	return nil
 }
 
 // cnnChannelParam is a parameter of three numbers (per-channel mean or std).

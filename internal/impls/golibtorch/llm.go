@@ -63,10 +63,11 @@ func llmTorchStart(c *worker.Context) (torch.Device, error) {
 			"(transformers' BERT / GPT-2 op by op, attention = at::scaled_dot_product_attention as "+
 			"attn_implementation=\"sdpa\"), torch.NoGrad, float32, batch 1, at::set_num_threads(%d), device %s",
 		torch.Version(), torch.NumThreads(), dev))
+	c.Sync = func() error { return torch.Synchronize(dev) }
 	if dev.IsCUDA() {
 		c.Result.Notes = append(c.Result.Notes, "CUDA: torch.Synchronize before every clock read")
+		return dev, torch.AddCUDAMath(c.Result.Params)
 	}
-	c.Sync = func() error { return torch.Synchronize(dev) }
 	return dev, nil
 }
 

@@ -172,6 +172,20 @@ impl Result {
 }
 
 /// Peak resident set of this process in bytes (Linux: VmHWM).
+/// Records the CUDA math settings a libtorch implementation ran with on CUDA, under
+/// the names cnn.py, llm_transformers.py and go-libtorch use (they read them back):
+/// libtorch's defaults, the same in every implementation (cuDNN benchmark and
+/// deterministic off, TF32 off for matmuls unless TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1,
+/// on for cuDNN convolutions). tch 0.24 can set only cudnn.benchmark and read none of
+/// them, so they are stated here, not read.
+pub fn add_libtorch_cuda_math(res: &mut Result) {
+    let tf32_matmul = std::env::var("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE").is_ok_and(|v| v == "1");
+    for (k, v) in [("cudnn_benchmark", false), ("cudnn_deterministic", false),
+        ("cuda_matmul_allow_tf32", tf32_matmul), ("cudnn_allow_tf32", true)] {
+        res.params.insert(k.into(), Value::Bool(v));
+    }
+}
+
 pub fn peak_rss_bytes() -> i64 {
     fs::read_to_string("/proc/self/status")
         .ok()

@@ -48,6 +48,9 @@ fn session(spec: &Spec, env: &ort::environment::Environment) -> Res<Session> {
 pub fn run(spec: &Spec) -> Res<Result> {
     check_task(spec)?;
     let lib = libpath::library_path()?;
+    if spec.device == "cuda" {
+        libpath::preload_cuda(&lib)?;
+    }
     let env = ort::init_from(&lib).map_err(|e| format!("load ONNX Runtime: {e}"))?.with_name("mlbench").build()?;
     let version = libpath::loaded_version(&lib).unwrap_or_else(|_| libpath::version_from_path(&lib));
     let mut result = Result::new(spec, "onnxruntime", &version);

@@ -118,3 +118,34 @@ mod tests {
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
+
+/// The CUDA 13 and cuDNN 9 libraries ONNX Runtime's CUDA provider needs (it
+/// has no RUNPATH), in load order, relative to the wheel's site-packages:
+/// the list of onnxruntime.preload_dlls() on Linux, as ort/cuda.go (Go).
+const CUDA_LIBS: [(&str, &str); 7] = [
+    ("nvidia/cu13/lib", "libcublasLt.so.13"), // before libcublas, which needs it
+    ("nvidia/cu13/lib", "libcublas.so.13"),
+    ("nvidia/cu13/lib", "libnvrtc.so.13"),
+    ("nvidia/cu13/lib", "libcurand.so.10"),
+    ("nvidia/cu13/lib", "libcufft.so.12"),
+    ("nvidia/cu13/lib", "libcudart.so.13"),
+    ("nvidia/cudnn/lib", "libcudnn.so.9"),
+];
+
+/// Loads the nvidia-* wheels' CUDA libraries next to the ONNX Runtime library
+/// `lib` (.../site-packages/onnxruntime/capi/), so that the CUDA provider finds
+/// them by soname without LD_LIBRARY_PATH. They stay loaded for the life of the
+/// process. One the wheels lack is left to the system loader (the CUDA image
+/// has them in /usr/local/cuda); one that fails to load is an error.
+pub fn preload_cuda(lib: &Path) -> Res<()> {
+    let Some(site) = lib.parent().and_then(Path::parent).and_then(Path::parent) else { return Ok(()) };
+    for (dir, name) in CUDA_LIBS {
+        let p = site.join(dir).join(name);
+        if p.is_file() {
+            // SAFETY: loading a shared library runs its initialisers; these are NVIDIA's CUDA libraries.
+            let l = unsafe { libloading::Library::new(&p) }.map_err(|e| format!("loading {} for the CUDA provider: {e}", p.display()))?;
+            std::mem::forget(l);
+        }
+    }
+    Ok(())
+}

@@ -90,6 +90,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
             .into(),
     );
     if let Device::Cuda(_) = dev {
+        mlbench_common::add_libtorch_cuda_math(&mut result);
         result.notes.push(
             "device cuda:0: weights and inputs on the GPU; load ends with a synchronize, every window's logits and \
              every step's id come back to the host before the clock is read"
