@@ -158,9 +158,12 @@ pub fn run(spec: &Spec) -> Res<Result> {
             .into(),
     );
     if let Device::Cuda(_) = device {
-        res.notes.push("CUDA: tch::Cuda::synchronize before every clock read; libtorch_cuda.so linked with --no-as-needed; \
+        res.notes.push(
+            "CUDA: tch::Cuda::synchronize before every clock read; libtorch_cuda.so linked with --no-as-needed; \
             cudnn.benchmark off (tch::Cuda::cudnn_set_benchmark(false)); tch 0.24 has no call for cudnn.deterministic, \
-            so it stays at libtorch's default (off), unlike cnn.py and go-libtorch (on)".into());
+            so it stays at libtorch's default (off), unlike cnn.py and go-libtorch (on)"
+                .into(),
+        );
     }
     Ok(res)
 }

@@ -41,7 +41,12 @@ impl Params {
             return Err(format!("unknown task {:?}: want dl/cnn", spec.task).into());
         }
         let triple = |name: &str| -> Res<[f32; 3]> {
-            let v: Vec<f32> = spec.params.get(name).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect()).unwrap_or_default();
+            let v: Vec<f32> = spec
+                .params
+                .get(name)
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect())
+                .unwrap_or_default();
             v.try_into().map_err(|_| format!("spec: parameter {name:?} must be 3 numbers").into())
         };
         let p = Params {

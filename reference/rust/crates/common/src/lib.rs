@@ -74,7 +74,11 @@ impl Spec {
         Ok(v as usize)
     }
     pub fn str(&self, name: &str) -> Res<String> {
-        self.params.get(name).and_then(|v| v.as_str()).map(|s| s.to_string()).ok_or_else(|| format!("spec: string parameter {name:?} missing").into())
+        self.params
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(|s| s.to_string())
+            .ok_or_else(|| format!("spec: string parameter {name:?} missing").into())
     }
     /// (rep, timed) pairs: the warm-up then the timed repetitions.
     pub fn repetitions(&self) -> impl Iterator<Item = (usize, bool)> {
@@ -262,7 +266,8 @@ fn npy_header(b: &[u8], path: &str) -> Res<(String, bool, Vec<usize>, usize)> {
     let fortran = field("fortran_order")?.starts_with("True");
     let sh = field("shape")?;
     let sh = &sh[1..sh.find(')').ok_or_else(|| format!("{path}: bad shape"))?];
-    let shape: Vec<usize> = sh.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>()).collect::<std::result::Result<_, _>>()?;
+    let shape: Vec<usize> =
+        sh.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>()).collect::<std::result::Result<_, _>>()?;
     Ok((descr, fortran, shape, start + hlen))
 }
 
@@ -301,11 +306,31 @@ pub fn read_npy<T: FromNpy>(path: &str) -> Res<Npy<T>> {
 pub trait FromNpy: Copy {
     fn from_f64(v: f64) -> Self;
 }
-impl FromNpy for f64 { fn from_f64(v: f64) -> Self { v } }
-impl FromNpy for f32 { fn from_f64(v: f64) -> Self { v as f32 } }
-impl FromNpy for i64 { fn from_f64(v: f64) -> Self { v as i64 } }
-impl FromNpy for usize { fn from_f64(v: f64) -> Self { v as usize } }
-impl FromNpy for u8 { fn from_f64(v: f64) -> Self { v as u8 } }
+impl FromNpy for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+impl FromNpy for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+impl FromNpy for i64 {
+    fn from_f64(v: f64) -> Self {
+        v as i64
+    }
+}
+impl FromNpy for usize {
+    fn from_f64(v: f64) -> Self {
+        v as usize
+    }
+}
+impl FromNpy for u8 {
+    fn from_f64(v: f64) -> Self {
+        v as u8
+    }
+}
 
 #[cfg(test)]
 mod tests {

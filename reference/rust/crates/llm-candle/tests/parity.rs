@@ -16,13 +16,29 @@ use std::path::{Path, PathBuf};
 const TOL: f64 = 1e-4;
 
 fn rust_and_python(task: &str, params: Value, warmup: usize, reps: usize) -> Option<(Value, Value)> {
-    against_python(env!("CARGO_BIN_EXE_llm-candle"), "rust-candle", "llm_transformers.py", "python-transformers", task, params, warmup, reps)
+    against_python(
+        env!("CARGO_BIN_EXE_llm-candle"),
+        "rust-candle",
+        "llm_transformers.py",
+        "python-transformers",
+        task,
+        params,
+        warmup,
+        reps,
+    )
 }
 
 #[test]
 fn bert_qa_matches_python_transformers() {
-    let Some((rs, py)) = rust_and_python("llm/bert-qa", json!({"max_length": 384, "stride": 128, "n_best": 20,
-        "max_answer_length": 30, "limit": 3, "trained": false}), 1, 2) else { return };
+    let Some((rs, py)) = rust_and_python(
+        "llm/bert-qa",
+        json!({"max_length": 384, "stride": 128, "n_best": 20,
+        "max_answer_length": 30, "limit": 3, "trained": false}),
+        1,
+        2,
+    ) else {
+        return;
+    };
     check_probes(&rs, &py, &["start_logits", "end_logits"], TOL);
     check_bert_qa_shape(&rs, &py, 3, 2);
     assert_eq!(rs["framework"], "candle");

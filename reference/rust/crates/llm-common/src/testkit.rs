@@ -34,8 +34,12 @@ fn missing() -> Option<String> {
     if python().is_none() {
         return Some("no .venv/bin/python".into());
     }
-    for f in ["data/processed/squad_v2_dev/dev-v2.0.json", "data/processed/prompts/prompts.json",
-        "data/processed/tokenizers/bert-base-uncased/tokenizer.json", "data/processed/tokenizers/gpt2/tokenizer.json"] {
+    for f in [
+        "data/processed/squad_v2_dev/dev-v2.0.json",
+        "data/processed/prompts/prompts.json",
+        "data/processed/tokenizers/bert-base-uncased/tokenizer.json",
+        "data/processed/tokenizers/gpt2/tokenizer.json",
+    ] {
         if !repo().join(f).exists() {
             return Some(format!("no {f} (mlbench data prepare)"));
         }
@@ -50,9 +54,14 @@ fn tiny_models() -> &'static Result<PathBuf, String> {
             return Ok(PathBuf::from(d));
         }
         let dir = std::env::temp_dir().join("mlbench-llm-tiny");
-        let out = Command::new(python().unwrap()).arg(repo().join("reference/python/models.py"))
-            .args(["--tiny", "--out"]).arg(&dir).arg("--tokenizers").arg(repo().join("data/processed/tokenizers"))
-            .output().map_err(|e| e.to_string())?;
+        let out = Command::new(python().unwrap())
+            .arg(repo().join("reference/python/models.py"))
+            .args(["--tiny", "--out"])
+            .arg(&dir)
+            .arg("--tokenizers")
+            .arg(repo().join("data/processed/tokenizers"))
+            .output()
+            .map_err(|e| e.to_string())?;
         if !out.status.success() {
             return Err(format!("models.py --tiny failed: {}", String::from_utf8_lossy(&out.stderr)));
         }
@@ -123,8 +132,16 @@ pub fn run_spec(cmd: &mut Command, spec: &Path) -> Value {
 /// Runs the Rust binary bin as impl `name` and the Python implementation
 /// reference/python/<script> as `py_name` on the same spec of task on the
 /// tiny models; None (after printing why) when the test cannot run here.
-pub fn against_python(bin: &str, name: &str, script: &str, py_name: &str, task: &str, params: Value, warmup: usize, reps: usize)
-    -> Option<(Value, Value)> {
+pub fn against_python(
+    bin: &str,
+    name: &str,
+    script: &str,
+    py_name: &str,
+    task: &str,
+    params: Value,
+    warmup: usize,
+    reps: usize,
+) -> Option<(Value, Value)> {
     let models = models()?;
     let md = model_dir(models, task);
     let dir = scratch(&format!("{name}-{}", task.replace('/', "-")));

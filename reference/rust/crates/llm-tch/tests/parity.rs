@@ -14,8 +14,15 @@ fn rust_and_python(task: &str, params: Value, warmup: usize, reps: usize) -> Opt
 
 #[test]
 fn bert_qa_matches_python_transformers() {
-    let Some((rs, py)) = rust_and_python("llm/bert-qa", json!({"max_length": 384, "stride": 128, "n_best": 20,
-        "max_answer_length": 30, "limit": 6, "trained": false}), 1, 2) else { return };
+    let Some((rs, py)) = rust_and_python(
+        "llm/bert-qa",
+        json!({"max_length": 384, "stride": 128, "n_best": 20,
+        "max_answer_length": 30, "limit": 6, "trained": false}),
+        1,
+        2,
+    ) else {
+        return;
+    };
     check_probes(&rs, &py, &["start_logits", "end_logits"], 1e-4);
     check_bert_qa_shape(&rs, &py, 6, 2);
     assert_eq!(rs["framework"], "tch");
@@ -79,8 +86,9 @@ fn run_err(task: &str, model_dir: &Path, dir: &Path) -> String {
 fn broken_models_give_errors() {
     let Some(models) = models() else { return };
     let dir = scratch("llm-tch-broken");
-    for (task, model, weight) in [("llm/bert-qa", "bert-qa", "bert.encoder.layer.1.output.dense.weight"),
-        ("llm/gpt2", "gpt2", "transformer.h.1.attn.c_attn.weight")] {
+    for (task, model, weight) in
+        [("llm/bert-qa", "bert-qa", "bert.encoder.layer.1.output.dense.weight"), ("llm/gpt2", "gpt2", "transformer.h.1.attn.c_attn.weight")]
+    {
         let from = models.join(model);
         let d = dir.join(format!("{model}-no-file"));
         broken_copy(&from, &d, None);
