@@ -4,6 +4,7 @@ Every reference implementation is a script run as ``python X.py --spec SPEC``:
 it calls :func:`main` with a function ``run(spec, result)`` that fills the
 result; :func:`main` writes it atomically to ``spec["result_path"]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -157,7 +159,7 @@ def main(run: Callable[[dict], dict]) -> None:
         result = run(spec)
         result["self_peak_rss_bytes"] = peak_rss_bytes()
         validate(result)
-    except Exception as e:  # one line on stderr, non-zero exit, no result
+    except Exception as e:  # one line on stderr, non-zero exit, no result  # noqa: BLE001
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)
     write_json_atomic(spec["result_path"], result)

@@ -4,13 +4,13 @@ packages installed here (missing ones left out). `mlbench env` calls it.
 Fast by design: versions come from importlib.metadata, nothing is imported.
 With --torch it also imports torch and reports its threads and CUDA.
 """
+
 import json
 import platform
 import sys
 from importlib import metadata
 
-PACKAGES = ["numpy", "scipy", "scikit-learn", "torch", "transformers",
-            "onnxruntime", "tokenizers", "safetensors", "onnx"]
+PACKAGES = ["numpy", "scipy", "scikit-learn", "torch", "transformers", "onnxruntime", "tokenizers", "safetensors", "onnx"]
 
 
 def versions():
@@ -26,7 +26,7 @@ def versions():
 def torch_info():
     try:
         import torch
-    except Exception as e:  # a broken install is worth reporting, not crashing on
+    except Exception as e:  # a broken install is worth reporting, not crashing on  # noqa: BLE001
         return {"error": f"{type(e).__name__}: {e}"}
     return {
         "num_threads": torch.get_num_threads(),

@@ -7,8 +7,15 @@ import pytest
 import common
 
 GOOD = {
-    "schema_version": 1, "task": "classical/linreg", "impl": "python-sklearn",
-    "inputs": {}, "params": {}, "warmup": 0, "reps": 1, "threads": 1, "device": "cpu",
+    "schema_version": 1,
+    "task": "classical/linreg",
+    "impl": "python-sklearn",
+    "inputs": {},
+    "params": {},
+    "warmup": 0,
+    "reps": 1,
+    "threads": 1,
+    "device": "cpu",
     "result_path": "/tmp/x.result.json",
 }
 
@@ -34,10 +41,18 @@ def test_read_spec_missing_file(tmp_path):
         common.read_spec(str(tmp_path / "nope.json"))
 
 
-@pytest.mark.parametrize("change", [
-    {"schema_version": 2}, {"schema_version": None}, {"schema_version": "1"},
-    {"reps": 0}, {"threads": 0}, {"device": "tpu"}, {"task": ""},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"schema_version": 2},
+        {"schema_version": None},
+        {"schema_version": "1"},
+        {"reps": 0},
+        {"threads": 0},
+        {"device": "tpu"},
+        {"task": ""},
+    ],
+)
 def test_read_spec_wrong_schema(tmp_path, change):
     with pytest.raises(common.SpecError):
         common.read_spec(write(tmp_path, json.dumps({**GOOD, **change})))
@@ -51,8 +66,7 @@ def test_read_spec_missing_field(tmp_path, key):
 
 
 def test_repetitions():
-    assert list(common.repetitions({"warmup": 2, "reps": 3})) == [
-        (0, False), (1, False), (2, True), (3, True), (4, True)]
+    assert list(common.repetitions({"warmup": 2, "reps": 3})) == [(0, False), (1, False), (2, True), (3, True), (4, True)]
 
 
 def test_write_json_atomic(tmp_path):
