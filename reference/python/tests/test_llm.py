@@ -2,7 +2,8 @@
 
 The models (2 layers, hidden 64, 2 heads, real vocabularies) are made once per session by
 models.py --tiny from the prepared tokenizers; tests skip when those are absent
-(`mlbench data prepare --dataset bert_tokenizer --dataset gpt2_tokenizer --dataset squad_v2_dev`).
+(`mlbench data prepare --dataset bert_tokenizer --dataset gpt2_tokenizer --dataset squad_v2_dev`),
+and fail instead under MLBENCH_REQUIRE_ALL=1 (conftest.py).
 """
 
 import json

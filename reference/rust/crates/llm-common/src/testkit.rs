@@ -2,7 +2,7 @@
 //! rust-tch): the tiny models, specs, running a binary or a Python
 //! implementation on a spec, and comparing probes. A test that lacks what it
 //! needs (the project's .venv python, the prepared data) prints why and
-//! returns: see [`models`].
+//! returns, or fails with why under [`require_all`]: see [`models`], [`skip`].
 //!
 //! Models: $MLBENCH_TEST_MODELS when set (as the Go tests: a directory with
 //! bert-qa/ and gpt2/, used as it is), else the tiny models, made once into
@@ -25,7 +25,20 @@ pub fn python() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
+/// Whether a test that cannot run must fail instead of skipping, as in the Go
+/// and Python tests: MLBENCH_REQUIRE_ALL=1 (`./build.sh test` sets it), or CI
+/// set (to anything but "", "0" or "false").
+pub fn require_all() -> bool {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    std::env::var("MLBENCH_REQUIRE_ALL").is_ok_and(|v| v == "1") || set("CI")
+}
+
+/// Says why the calling test cannot run here, which then returns; under
+/// [`require_all`] it fails the test with that reason instead.
 pub fn skip(why: &str) {
+    if require_all() {
+        panic!("cannot run: {why} (MLBENCH_REQUIRE_ALL=1 or CI: a test that cannot run fails)");
+    }
     eprintln!("SKIP: {why}");
 }
 

@@ -1,7 +1,8 @@
 //! End-to-end checks against python-ort (reference/python/llm_ort.py) on the
 //! tiny models of `models.py --tiny` (mlbench_llm::testkit). Each test prints
-//! why and returns when what it needs is absent: the ONNX Runtime library,
-//! the project's .venv python, the prepared data (SQuAD, prompts, tokenizers).
+//! why and returns when what it needs is absent (fails instead under
+//! MLBENCH_REQUIRE_ALL=1): the ONNX Runtime library, the project's .venv
+//! python, the prepared data (SQuAD, prompts, tokenizers).
 
 use mlbench_llm::testkit::*;
 use serde_json::{json, Value};
