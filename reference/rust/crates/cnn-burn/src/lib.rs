@@ -119,8 +119,8 @@ pub fn accuracy<B: Backend>(model: &Net<B>, x: &Tensor<B, 4>, y: &Tensor<B, 1, I
         .step_by(EVAL_BATCH)
         .map(|i| {
             let end = (i + EVAL_BATCH).min(n);
-            let pred = model.forward(x.clone().slice([i..end])).argmax(1).flatten::<1>(0, 1);
-            pred.equal(y.clone().slice([i..end])).int().sum().into_scalar().elem::<i64>()
+            let pred = model.forward(x.clone().slice(i..end)).argmax(1).flatten::<1>(0, 1);
+            pred.equal(y.clone().slice(i..end)).int().sum().into_scalar().elem::<i64>()
         })
         .sum();
     correct as f64 / n as f64
@@ -345,15 +345,15 @@ mod tests {
         // burn keeps fc weights as [in, out]: PyTorch's element k of row 0 is burn's [k, 0].
         let first3 = |t: Tensor<Train, 2>, transposed: bool| {
             let t = if transposed { t.transpose() } else { t };
-            t.flatten::<1>(0, 1).slice([0..3]).into_data().to_vec::<f32>().unwrap()
+            t.flatten::<1>(0, 1).slice(0..3).into_data().to_vec::<f32>().unwrap()
         };
         for (name, want) in fixture::AFTER_TWO_STEPS {
             let v = match name {
                 "conv1.weight" => first3(model.conv1.weight.val().flatten(1, 3), false),
-                "conv2.bias" => model.conv2.bias.as_ref().unwrap().val().slice([0..3]).into_data().to_vec::<f32>().unwrap(),
+                "conv2.bias" => model.conv2.bias.as_ref().unwrap().val().slice(0..3).into_data().to_vec::<f32>().unwrap(),
                 "fc1.weight" => first3(model.fc1.weight.val(), true),
                 "fc2.weight" => first3(model.fc2.weight.val(), true),
-                "fc2.bias" => model.fc2.bias.as_ref().unwrap().val().slice([0..3]).into_data().to_vec::<f32>().unwrap(),
+                "fc2.bias" => model.fc2.bias.as_ref().unwrap().val().slice(0..3).into_data().to_vec::<f32>().unwrap(),
                 _ => unreachable!(),
             };
             for (g, w) in v.iter().zip(want) {

@@ -147,11 +147,11 @@ fn spec_errors() {
     let mut s = spec_value("llm/gpt2", &dir.join("gpt2"), &dir, "rust-candle", json!({}), 0, 1);
     s["device"] = json!("cuda");
     let spec: Spec = serde_json::from_value(s.clone()).unwrap();
-    let e = llm_candle::run(&spec).err().expect("device cuda: want an error").to_string();
+    let e = llm_candle::run(&spec).expect_err("device cuda: want an error").to_string();
     assert!(e.contains("CPU only"), "{e}");
     s["device"] = json!("cpu");
     s["task"] = json!("llm/t5");
     let spec: Spec = serde_json::from_value(s).unwrap();
-    let e = llm_candle::run(&spec).err().expect("unknown task: want an error").to_string();
+    let e = llm_candle::run(&spec).expect_err("unknown task: want an error").to_string();
     assert!(e.contains("unknown task"), "{e}");
 }

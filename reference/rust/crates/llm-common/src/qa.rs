@@ -355,6 +355,7 @@ pub fn argmax(x: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::slice::from_ref;
 
     fn seq(from: u32, n: usize) -> Vec<u32> {
         (0..n as u32).map(|i| from + i).collect()
@@ -423,16 +424,16 @@ mod tests {
         let end = vec![0f32, 9., 9., 0., 1., 4., 0., 0., 6., 9.];
         // "cat".."mat" 5+6 = 11 beats "cat sat" 9 and "mat" 8; question and
         // [SEP] positions never count.
-        let a = best_answer(context, &w, &[start.clone()], &[end.clone()], 20, 30).unwrap();
+        let a = best_answer(context, &w, from_ref(&start), from_ref(&end), 20, 30).unwrap();
         assert_eq!(a.text, "cat sat on the mat");
         assert_eq!(a.best_score, 11.0);
         assert_eq!(a.null_score, 0.0);
         assert_eq!(a.best, Some((0, 1, 5)));
         // max_answer_length 2: "cat sat" (9) beats "mat" (8).
-        assert_eq!(best_answer(context, &w, &[start.clone()], &[end.clone()], 20, 2).unwrap().text, "cat sat");
+        assert_eq!(best_answer(context, &w, from_ref(&start), from_ref(&end), 20, 2).unwrap().text, "cat sat");
         // n_best 1: only start "cat" and end "mat".
-        assert_eq!(best_answer(context, &w, &[start.clone()], &[end.clone()], 1, 30).unwrap().text, "cat sat on the mat");
-        let a = best_answer(context, &w, &[start.clone()], &[end.clone()], 1, 4).unwrap();
+        assert_eq!(best_answer(context, &w, from_ref(&start), from_ref(&end), 1, 30).unwrap().text, "cat sat on the mat");
+        let a = best_answer(context, &w, from_ref(&start), from_ref(&end), 1, 4).unwrap();
         assert_eq!(a.text, "", "no candidate span");
         assert_eq!(a.best, None);
         assert_eq!(a.best_score, f64::NEG_INFINITY);
@@ -445,7 +446,7 @@ mod tests {
         let end = vec![0f32, 9., 9., 0., 1., 4., 0., 0., 6., 9.];
         // A null score equal to the best span's gives "" (strictly greater wins).
         start[0] = 11.0;
-        let a = best_answer(context, &w, &[start.clone()], &[end.clone()], 20, 30).unwrap();
+        let a = best_answer(context, &w, from_ref(&start), from_ref(&end), 20, 30).unwrap();
         assert_eq!(a.text, "");
         assert_eq!(a.null_score, 11.0);
         start[0] = 10.5;
@@ -477,7 +478,7 @@ mod tests {
         let a = best_answer(context, &w, &[t0, t1], &[u0, u1], 20, 30).unwrap();
         assert_eq!(a.best, Some((0, 2, 3)));
         assert_eq!(a.text, "c d");
-        assert!(best_answer(context, &w, &[s0.clone()], &[e0.clone()], 20, 30).is_err(), "rows != windows");
+        assert!(best_answer(context, &w, from_ref(&s0), from_ref(&e0), 20, 30).is_err(), "rows != windows");
         assert!(best_answer(context, &w, &[s0, s1[..3].to_vec()], &[e0, e1], 20, 30).is_err(), "short logits");
     }
 

@@ -145,6 +145,8 @@ pub fn run_spec(cmd: &mut Command, spec: &Path) -> Value {
 /// Runs the Rust binary bin as impl `name` and the Python implementation
 /// reference/python/<script> as `py_name` on the same spec of task on the
 /// tiny models; None (after printing why) when the test cannot run here.
+/// (Each argument is one field of the two specs, hence their number.)
+#[allow(clippy::too_many_arguments)]
 pub fn against_python(
     bin: &str,
     name: &str,
