@@ -7,6 +7,7 @@
 #                      write the run's report.html (plots) and print its path
 #   ./build.sh nextflow  only install Nextflow for the pipeline (main.nf), when not on PATH
 #   ./build.sh lint    hadolint on Dockerfile.cuda (also part of test)
+#   ./build.sh fmt     format the Python and Rust code (ruff, cargo fmt), as ./build.sh test checks
 #
 # --cuda (before the command) builds for a CUDA machine or the CUDA image:
 # the venv gets onnxruntime-gpu==1.30.0 in place of onnxruntime (the same
@@ -18,6 +19,7 @@
 #   $MLBENCH_CACHE (default ~/.cache/mlbench)/venv-<hash of requirements.lock + python>
 #   $MLBENCH_CACHE/cargo-target   (cargo's own fingerprints decide what to rebuild)
 #   $MLBENCH_CACHE/nextflow-<hash of third_party/nextflow/pom.xml>   (Nextflow's jars)
+#   $MLBENCH_CACHE/tools/ruff-<version>   (the Python linter, outside the venv)
 # MLBENCH_MIRROR=DIR takes datasets from an offline mirror (see README).
 set -euo pipefail
 
@@ -119,6 +121,25 @@ lint_docker() {
 # workspace of its own (burn depends, optionally, on an older tch than
 # cnn-tch, and cargo refuses two `links = "tch"` packages in one resolve).
 RUST_WORKSPACES="reference/rust reference/rust/crates/cnn-burn"
+
+# ruff lints and formats reference/python (its settings: reference/python/ruff.toml).
+# It lives in a directory of its own, keyed by its version, and not in
+# requirements.lock: the benchmark venv stays what the implementations need.
+RUFF_VERSION=0.17.6
+
+ruff_bin() {
+  local dir="$CACHE/tools/ruff-$RUFF_VERSION" tmp
+  if [ ! -x "$dir/bin/ruff" ]; then
+    say "lint: installing ruff $RUFF_VERSION into $dir"
+    mkdir -p "$CACHE/tools"
+    tmp=$(mktemp -d "$CACHE/tools/.ruff-XXXXXX")
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-input --target "$tmp" "ruff==$RUFF_VERSION" >&2 \
+      || { rm -rf "$tmp"; echo "build.sh: pip install ruff==$RUFF_VERSION failed" >&2; return 1; }
+    # A second build.sh may have installed it meanwhile; either copy will do.
+    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+  fi
+  printf '%s\n' "$dir/bin/ruff"
+}
 
 rust_env() {
   export MLBENCH_RUSTC_VERSION
@@ -368,11 +389,48 @@ test_embed_all() {
   test_embed "$(cpu_only_libtorch "$lt")" cpu-only false "$gpt2"
 }
 
+# lint_rust_python checks, without changing anything, what `./build.sh fmt`
+# would change and what the linters report: ruff check and ruff format over
+# reference/python; cargo fmt and cargo clippy (every target, tests too;
+# warnings are errors) over each Rust workspace. clippy shares the release
+# build's target dir, so a warm cache checks only the workspace's own crates.
+lint_rust_python() {
+  local failed=0 ruff ws
+  ruff=$(ruff_bin) || return 1
+  say "lint: ruff $RUFF_VERSION check, ruff format --check (reference/python)"
+  (cd "$ROOT/reference/python" && "$ruff" check --no-cache --quiet . && "$ruff" format --check --no-cache --quiet .) ||
+    { echo "lint: ruff reports the problems above in reference/python (./build.sh fmt fixes formatting)" >&2; failed=1; }
+  rust_env
+  for ws in $RUST_WORKSPACES; do
+    say "lint: cargo fmt --check, cargo clippy --all-targets -D warnings ($ws)"
+    (cd "$ROOT/$ws" && cargo fmt --all --check) ||
+      { echo "lint: cargo fmt: $ws is not formatted as above (./build.sh fmt fixes it)" >&2; failed=1; }
+    (cd "$ROOT/$ws" && cargo clippy --release --locked -j "$JOBS" --quiet --all-targets -- -D warnings) ||
+      { echo "lint: cargo clippy reports the warnings above in $ws" >&2; failed=1; }
+  done
+  return "$failed"
+}
+
+# fmt_rust_python applies the fixes the linters know: ruff's safe fixes and
+# its formatter, cargo fmt.
+fmt_rust_python() {
+  local ruff ws
+  ruff=$(ruff_bin) || exit 1
+  (cd "$ROOT/reference/python" && "$ruff" check --no-cache --fix --quiet . ; "$ruff" format --no-cache --quiet .)
+  for ws in $RUST_WORKSPACES; do
+    (cd "$ROOT/$ws" && cargo fmt --all)
+  done
+  say "formatted; lint what is left with ./build.sh test (or cargo clippy, ruff check)"
+}
+
 run_tests() {
-  local failed=0 prepared=1
-  # No silent skips: a test that cannot run its check fails (internal/testenv,
-  # the pytest conftest, the Rust test kit).
+  local failed=0 prepared=1 lint=ok
+  # No silent skips: a test that cannot run its check (no prepared data, no
+  # ONNX Runtime library...) fails with its reason under MLBENCH_REQUIRE_ALL=1:
+  # in Go (internal/testenv), pytest (reference/python/conftest.py) and the
+  # Rust test kit (llm-common's testkit::skip). Only a missing GPU may skip.
   export MLBENCH_REQUIRE_ALL=1
+  lint_rust_python || { failed=1; lint=failed; }
   # The data first: tests of the tokenizers and LLM pieces use the prepared
   # tokenizer files and SQuAD.
   prepare_data || { failed=1; prepared=0; }
@@ -409,6 +467,7 @@ run_tests() {
     bash "$ROOT/pipeline/test.sh" || failed=1
   fi
   if [ "$failed" -ne 0 ]; then
+    [ "$lint" = ok ] || say "lint failed: ruff, cargo fmt or cargo clippy (see 'lint:' above; ./build.sh fmt fixes formatting)"
     die "some tests failed (see above)"
   fi
   say "all tests passed"
@@ -431,7 +490,8 @@ case "${1:-build}" in
     shift
     run_suite "$@"
     ;;
+  fmt) need cargo "Rust (rustup)"; need python3 "Python 3.11"; fmt_rust_python ;;
   nextflow) build_nextflow ;;
   -h|--help|help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
-  *) die "unknown command '$1' (want: [--cuda] build, test, run, lint or nextflow)" ;;
+  *) die "unknown command '$1' (want: [--cuda] build, test, run, fmt, lint or nextflow)" ;;
 esac

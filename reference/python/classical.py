@@ -4,6 +4,7 @@
 
 Inputs, parameters, phases, metrics and probes: docs/PROTOCOL.md.
 """
+
 import numpy as np
 import sklearn
 from sklearn.cluster import KMeans
@@ -45,13 +46,12 @@ def linreg(spec, result):
     result.probe("coef", [*model.coef_, model.intercept_])
     result.probe("pred_first20", pred[:20])
     result["notes"].append(
-        "LinearRegression: X and y centred, then scipy.linalg.lstsq (LAPACK gelsd, SVD); "
-        "intercept = mean(y) - mean(X) . coef")
+        "LinearRegression: X and y centred, then scipy.linalg.lstsq (LAPACK gelsd, SVD); intercept = mean(y) - mean(X) . coef"
+    )
 
 
 def svm(spec, result):
-    params = dict(kernel=common.param_str(spec, "kernel"), C=common.param_float(spec, "C"),
-                  tol=common.param_float(spec, "tol"))
+    params = {"kernel": common.param_str(spec, "kernel"), "C": common.param_float(spec, "C"), "tol": common.param_float(spec, "tol")}
     for _, timed in common.repetitions(spec):
         with result.time("load", timed):
             X_train, y_train, X_test, y_test = load_split(spec)
@@ -61,23 +61,29 @@ def svm(spec, result):
         with result.time("predict", timed):
             pred = model.predict(X_test)
 
-    result["params"].update(params, shrinking=model.shrinking, cache_size=model.cache_size,
-                            max_iter=model.max_iter, multiclass="ovo")
+    result["params"].update(params, shrinking=model.shrinking, cache_size=model.cache_size, max_iter=model.max_iter, multiclass="ovo")
     result.metric("accuracy", accuracy_score(y_test, pred))
     result.probe("test_pred", pred)
     result["notes"].append(
         "SVC: libsvm SMO (WSS3 working-set selection), one-vs-one over all class pairs with "
         "majority vote (ties go to the lowest label, break_ties=False), shrinking=True, "
-        "no class weights (sklearn defaults)")
+        "no class weights (sklearn defaults)"
+    )
 
 
 def kmeans(spec, result):
     n_init = common.param_int(spec, "n_init")
     if n_init != 1:
         raise ValueError(f"n_init={n_init}: the protocol compares a single k-means++ run, want 1")
-    params = dict(n_clusters=common.param_int(spec, "k"), init="k-means++", n_init=1,
-                  max_iter=common.param_int(spec, "max_iter"), tol=common.param_float(spec, "tol"),
-                  random_state=common.param_int(spec, "seed"), algorithm="lloyd")
+    params = {
+        "n_clusters": common.param_int(spec, "k"),
+        "init": "k-means++",
+        "n_init": 1,
+        "max_iter": common.param_int(spec, "max_iter"),
+        "tol": common.param_float(spec, "tol"),
+        "random_state": common.param_int(spec, "seed"),
+        "algorithm": "lloyd",
+    }
     n_iter = []
     for _, timed in common.repetitions(spec):
         with result.time("load", timed):
@@ -101,7 +107,8 @@ def kmeans(spec, result):
         "KMeans: greedy k-means++ (2 + ln k candidates per centre) seeded by random_state, then "
         "Lloyd; stops when labels no longer change or when the squared centre shift summed over "
         "centres <= tol * mean per-feature variance of X (sklearn scales tol by the data); "
-        "inertia_ is sum of squared distances to the final centres")
+        "inertia_ is sum of squared distances to the final centres"
+    )
 
 
 TASKS = {"classical/linreg": linreg, "classical/svm": svm, "classical/kmeans": kmeans}
@@ -118,8 +125,8 @@ def run(spec):
     with threadpool_limits(limits=spec["threads"]):
         task(spec, result)
     result["notes"].append(
-        f"threadpoolctl.threadpool_limits({spec['threads']}) around load/fit/predict: "
-        "BLAS (scipy/numpy) and OpenMP (KMeans) pools")
+        f"threadpoolctl.threadpool_limits({spec['threads']}) around load/fit/predict: BLAS (scipy/numpy) and OpenMP (KMeans) pools"
+    )
     return result
 
 

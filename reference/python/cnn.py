@@ -7,6 +7,7 @@ batch order: epoch e visits the samples order[e] in consecutive batches of
 batch_size (the last one smaller). Inputs, parameters, phases, metrics and
 probes: docs/PROTOCOL.md (dl/cnn).
 """
+
 import numpy as np
 import torch
 from safetensors.torch import load_file
@@ -53,7 +54,7 @@ def train_epoch(model, optimizer, loss_fn, x, y, order, batch_size):
     model.train()
     losses = []
     for i in range(0, len(order), batch_size):
-        idx = order[i:i + batch_size]
+        idx = order[i : i + batch_size]
         optimizer.zero_grad()
         loss = loss_fn(model(x[idx]), y[idx])
         loss.backward()
@@ -65,8 +66,7 @@ def train_epoch(model, optimizer, loss_fn, x, y, order, batch_size):
 @torch.no_grad()
 def accuracy(model, x, y):
     model.eval()
-    correct = sum((model(x[i:i + EVAL_BATCH]).argmax(1) == y[i:i + EVAL_BATCH]).sum().item()
-                  for i in range(0, len(y), EVAL_BATCH))
+    correct = sum((model(x[i : i + EVAL_BATCH]).argmax(1) == y[i : i + EVAL_BATCH]).sum().item() for i in range(0, len(y), EVAL_BATCH))
     return correct / len(y)
 
 
@@ -122,25 +122,41 @@ def run(spec):
     result.probe("loss_steps", loss_steps)
     adam = optimizer.defaults
     result["params"].update(
-        epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, optimizer="adam",
-        betas=list(adam["betas"]), eps=adam["eps"], weight_decay=adam["weight_decay"], amsgrad=adam["amsgrad"],
-        loss="cross_entropy_mean", eval_batch_size=EVAL_BATCH, samples_per_epoch=len(order[0]),
-        cudnn_benchmark=False, cudnn_deterministic=False)
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        optimizer="adam",
+        betas=list(adam["betas"]),
+        eps=adam["eps"],
+        weight_decay=adam["weight_decay"],
+        amsgrad=adam["amsgrad"],
+        loss="cross_entropy_mean",
+        eval_batch_size=EVAL_BATCH,
+        samples_per_epoch=len(order[0]),
+        cudnn_benchmark=False,
+        cudnn_deterministic=False,
+    )
     result["notes"] += [
-        f"eager PyTorch, float32, NCHW; torch {torch.__version__}, torch.set_num_threads({spec['threads']}), "
-        f"torch.manual_seed({seed})",
-        "load: the whole train and test sets converted once to float32 x/255, then (x - mean) / std per "
-        "channel, on the device; train_epoch: batch gather x[order[e][i:i+batch]], zero_grad, forward, "
-        "CrossEntropyLoss (mean), backward, Adam step (PyTorch defaults but lr)",
-        "loss_steps[k-1] = the loss computed in the forward pass of batch k of epoch 0, before its "
-        "optimizer step (k = 1..10), of the last repetition; epoch_loss = mean of the epoch's step losses",
+        f"eager PyTorch, float32, NCHW; torch {torch.__version__}, torch.set_num_threads({spec['threads']}), torch.manual_seed({seed})",
+        (
+            "load: the whole train and test sets converted once to float32 x/255, then (x - mean) / std per "
+            "channel, on the device; train_epoch: batch gather x[order[e][i:i+batch]], zero_grad, forward, "
+            "CrossEntropyLoss (mean), backward, Adam step (PyTorch defaults but lr)"
+        ),
+        (
+            "loss_steps[k-1] = the loss computed in the forward pass of batch k of epoch 0, before its "
+            "optimizer step (k = 1..10), of the last repetition; epoch_loss = mean of the epoch's step losses"
+        ),
         f"eval: after every epoch, the whole test set under torch.no_grad() in batches of {EVAL_BATCH}",
     ]
     if device.type == "cuda":
         result["params"].update(common.cuda_math(torch))
-        result["notes"].append(f"CUDA {torch.version.cuda} on {torch.cuda.get_device_name()}; cudnn.benchmark "
-                               "off, cudnn.deterministic off, TF32 at libtorch's defaults (params); "
-                               "torch.cuda.synchronize() before every clock read")
+        result["notes"].append(
+            f"CUDA {torch.version.cuda} on {torch.cuda.get_device_name()}; cudnn.benchmark "
+            "off, cudnn.deterministic off, TF32 at libtorch's defaults (params); "
+            "torch.cuda.synchronize() before every clock read"
+        )
     return result
 
 

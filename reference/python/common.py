@@ -4,6 +4,7 @@ Every reference implementation is a script run as ``python X.py --spec SPEC``:
 it calls :func:`main` with a function ``run(spec, result)`` that fills the
 result; :func:`main` writes it atomically to ``spec["result_path"]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 SCHEMA_VERSION = 1
 
@@ -28,9 +30,21 @@ class SpecError(ValueError):
 # The spec's fields and their JSON types, as bench.Spec declares them: a
 # field not named here, or of another type, is refused as the Go side does.
 SPEC_FIELDS = {
-    "schema_version": int, "task": str, "variant": str, "impl": str, "size": str, "inputs": dict,
-    "datasets": list, "params": dict, "warmup": int, "reps": int, "threads": int, "device": str,
-    "result_path": str, "work_dir": str, "checkpoint_dir": str,
+    "schema_version": int,
+    "task": str,
+    "variant": str,
+    "impl": str,
+    "size": str,
+    "inputs": dict,
+    "datasets": list,
+    "params": dict,
+    "warmup": int,
+    "reps": int,
+    "threads": int,
+    "device": str,
+    "result_path": str,
+    "work_dir": str,
+    "checkpoint_dir": str,
 }
 
 
@@ -152,10 +166,12 @@ def cuda_math(torch) -> dict:
     """The CUDA math settings in effect (the same in every libtorch implementation on CUDA: libtorch's
     defaults, benchmark and deterministic off, TF32 off for matmuls and on for cuDNN convolutions), as
     result parameters: go-libtorch records them by torch.ReadCUDAMath, rust-tch states libtorch's defaults."""
-    return {"cudnn_benchmark": torch.backends.cudnn.benchmark,
-            "cudnn_deterministic": torch.backends.cudnn.deterministic,
-            "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+    return {
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+    }
 
 
 def repetitions(spec: dict):
@@ -240,6 +256,6 @@ def main(run: Callable[[dict], dict]) -> None:
         result["self_peak_rss_bytes"] = peak_rss_bytes()
         validate(result)
         write_json_atomic(spec["result_path"], result)
-    except Exception as e:  # one line on stderr, non-zero exit, no result
+    except Exception as e:  # noqa: BLE001 (any error: one line on stderr, non-zero exit, no result)
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)

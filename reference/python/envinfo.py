@@ -4,15 +4,27 @@ packages installed here (missing ones left out). `mlbench env` calls it.
 Fast by design: versions come from importlib.metadata, nothing is imported.
 With --torch it also imports torch and reports its threads and CUDA.
 """
+
 import json
 import platform
 import sys
 from importlib import metadata
 
-PACKAGES = ["numpy", "scipy", "scikit-learn", "torch", "transformers",
-            "onnxruntime", "onnxruntime-gpu", "tokenizers", "safetensors", "onnx",
-            # the CUDA runtime and cuDNN that torch and onnxruntime-gpu load
-            "nvidia-cuda-runtime", "nvidia-cudnn-cu13"]
+PACKAGES = [
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "transformers",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "tokenizers",
+    "safetensors",
+    "onnx",
+    # the CUDA runtime and cuDNN that torch and onnxruntime-gpu load
+    "nvidia-cuda-runtime",
+    "nvidia-cudnn-cu13",
+]
 
 
 def versions():
@@ -28,7 +40,7 @@ def versions():
 def torch_info():
     try:
         import torch
-    except Exception as e:  # a broken install is worth reporting, not crashing on
+    except Exception as e:  # noqa: BLE001 (a broken install is worth reporting, not crashing on)
         return {"error": f"{type(e).__name__}: {e}"}
     return {
         "num_threads": torch.get_num_threads(),

@@ -5,6 +5,7 @@ same in every language (SQuAD order, windows, post-processing, SQuAD v2 EM/F1,
 greedy generation and its clocks, probes, metrics) is here, written as the
 contract states it.
 """
+
 import collections
 import json
 import re
@@ -24,6 +25,7 @@ PROBE_STEPS, PROBE_VOCAB = 5, 256
 
 # --- inputs ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Question:
     id: str
@@ -36,8 +38,12 @@ def load_squad(path, limit=0):
     """SQuAD 2.0 questions in file order (articles, paragraphs, qas); the first `limit` (0 = all)."""
     with open(path) as f:
         data = json.load(f)["data"]
-    qs = [Question(qa["id"], qa["question"], p["context"], [a["text"] for a in qa["answers"]])
-          for article in data for p in article["paragraphs"] for qa in p["qas"]]
+    qs = [
+        Question(qa["id"], qa["question"], p["context"], [a["text"] for a in qa["answers"]])
+        for article in data
+        for p in article["paragraphs"]
+        for qa in p["qas"]
+    ]
     return qs[:limit] if limit else qs
 
 
@@ -53,13 +59,14 @@ def load_tokenizer(path):
 
 # --- bert-qa: windows -----------------------------------------------------------------------
 
+
 @dataclass
 class Window:
-    input_ids: np.ndarray       # int64 [1, n]: [CLS] question [SEP] context tokens [SEP]
+    input_ids: np.ndarray  # int64 [1, n]: [CLS] question [SEP] context tokens [SEP]
     token_type_ids: np.ndarray  # int64 [1, n]
     attention_mask: np.ndarray  # int64 [1, n], all ones
-    context_start: int          # position of the window's first context token
-    offsets: np.ndarray         # int64 [n_context, 2]: character span of each context token
+    context_start: int  # position of the window's first context token
+    offsets: np.ndarray  # int64 [n_context, 2]: character span of each context token
 
 
 def windows(tokenizer, question, context, max_length=384, stride=128):
@@ -80,16 +87,23 @@ def windows(tokenizer, question, context, max_length=384, stride=128):
         end = min(start + size, len(ids))
         n = len(head) + (end - start) + 1
         types = np.ones(n, dtype=np.int64)
-        types[:len(head)] = 0
-        out.append(Window(input_ids=np.concatenate([head, ids[start:end], [sep]])[None],
-                          token_type_ids=types[None], attention_mask=np.ones((1, n), dtype=np.int64),
-                          context_start=len(head), offsets=offsets[start:end]))
+        types[: len(head)] = 0
+        out.append(
+            Window(
+                input_ids=np.concatenate([head, ids[start:end], [sep]])[None],
+                token_type_ids=types[None],
+                attention_mask=np.ones((1, n), dtype=np.int64),
+                context_start=len(head),
+                offsets=offsets[start:end],
+            )
+        )
         if end == len(ids):
             return out
         start += size - stride
 
 
 # --- bert-qa: post-processing ---------------------------------------------------------------
+
 
 def best_answer(context, wins, start_logits, end_logits, n_best=20, max_answer_length=30):
     """The answer text ("" for no answer), the best span's score and the null score.
@@ -115,10 +129,11 @@ def best_answer(context, wins, start_logits, end_logits, n_best=20, max_answer_l
     if best is None or not best_score > null:
         return "", best_score, null
     w, i, j = best
-    return context[w.offsets[i, 0]:w.offsets[j, 1]], best_score, null
+    return context[w.offsets[i, 0] : w.offsets[j, 1]], best_score, null
 
 
 # --- bert-qa: the official SQuAD v2.0 metrics (evaluate-v2.0.py) ----------------------------
+
 
 def normalize_answer(s):
     """Lower text and remove punctuation, articles and extra whitespace."""
@@ -157,6 +172,7 @@ def percentile(values, q):
 
 # --- workloads ------------------------------------------------------------------------------
 
+
 def warmups(spec):
     return int(spec.get("warmup", 0))
 
@@ -168,8 +184,14 @@ def bert_qa(spec, result, tokenizer, run_window, sync=None):
     n_best, max_answer = common.param_int(spec, "n_best"), common.param_int(spec, "max_answer_length")
     limit = common.param_int(spec, "limit")
     questions = load_squad(spec["inputs"]["squad"], limit)
-    result["params"].update(max_length=max_length, stride=stride, n_best=n_best, max_answer_length=max_answer,
-                            limit=limit, max_question_tokens=MAX_QUESTION_TOKENS)
+    result["params"].update(
+        max_length=max_length,
+        stride=stride,
+        n_best=n_best,
+        max_answer_length=max_answer,
+        limit=limit,
+        max_question_tokens=MAX_QUESTION_TOKENS,
+    )
 
     def request(q, timed):
         with result.time("tokenize", timed, sync):
@@ -177,8 +199,7 @@ def bert_qa(spec, result, tokenizer, run_window, sync=None):
         with result.time("model", timed, sync):
             logits = [run_window(w) for w in wins]
         with result.time("postprocess", timed, sync):
-            answer, _, _ = best_answer(q.context, wins, [s for s, _ in logits], [e for _, e in logits],
-                                       n_best, max_answer)
+            answer, _, _ = best_answer(q.context, wins, [s for s, _ in logits], [e for _, e in logits], n_best, max_answer)
         return wins, logits, answer
 
     for _ in range(warmups(spec)):
@@ -213,10 +234,10 @@ def bert_qa(spec, result, tokenizer, run_window, sync=None):
 
 @dataclass
 class Generation:
-    tokens: list      # the generated ids
-    ttft: float       # seconds from the prompt call to the first id
-    per_token: list   # seconds per later id, from feeding the previous id to having the next
-    logits: list      # the first PROBE_STEPS positions' logits, vocabulary ids 0..PROBE_VOCAB-1
+    tokens: list  # the generated ids
+    ttft: float  # seconds from the prompt call to the first id
+    per_token: list  # seconds per later id, from feeding the previous id to having the next
+    logits: list  # the first PROBE_STEPS positions' logits, vocabulary ids 0..PROBE_VOCAB-1
 
 
 def generate(step, prompt_ids, new_tokens, sync=None):

@@ -6,6 +6,7 @@ One InferenceSession per model (intra-op threads = spec threads, inter-op 1,
 ORT_ENABLE_ALL); numpy in, numpy out. GPT-2's cache goes round as the
 past_key_values.* inputs and present.* outputs of docs/LLM.md.
 """
+
 import json
 import os
 
@@ -40,8 +41,10 @@ def bert_qa(spec, result):
         sess = session(spec)
 
     def run_window(w):
-        start, end = sess.run(["start_logits", "end_logits"], {
-            "input_ids": w.input_ids, "token_type_ids": w.token_type_ids, "attention_mask": w.attention_mask})
+        start, end = sess.run(
+            ["start_logits", "end_logits"],
+            {"input_ids": w.input_ids, "token_type_ids": w.token_type_ids, "attention_mask": w.attention_mask},
+        )
         return start[0], end[0]
 
     llm_common.bert_qa(spec, result, tokenizer, run_window)
@@ -62,11 +65,15 @@ def gpt2(spec, result):
         if past is None:  # the prompt: an empty cache
             past = {n: np.zeros((1, heads, 0, head_dim), dtype=np.float32) for n in past_names}
         n_past = past[past_names[0]].shape[2]
-        logits, *present = sess.run(outputs, {
-            "input_ids": np.array([ids], dtype=np.int64),
-            "attention_mask": np.ones((1, n_past + len(ids)), dtype=np.int64),
-            "position_ids": np.arange(n_past, n_past + len(ids), dtype=np.int64)[None],
-            **past})
+        logits, *present = sess.run(
+            outputs,
+            {
+                "input_ids": np.array([ids], dtype=np.int64),
+                "attention_mask": np.ones((1, n_past + len(ids)), dtype=np.int64),
+                "position_ids": np.arange(n_past, n_past + len(ids), dtype=np.int64)[None],
+                **past,
+            },
+        )
         return logits[0, -1], dict(zip(past_names, present))
 
     llm_common.gpt2(spec, result, tokenizer, step)
@@ -77,12 +84,17 @@ def run(spec):
     llm_common.check_task(spec)
     result = common.Result(spec, "onnxruntime", ort.__version__)
     sess = (bert_qa if spec["task"] == "llm/bert-qa" else gpt2)(spec, result)
-    result["params"].update(intra_op_num_threads=spec["threads"], inter_op_num_threads=1,
-                            graph_optimization_level="ORT_ENABLE_ALL", providers=sess.get_providers())
+    result["params"].update(
+        intra_op_num_threads=spec["threads"],
+        inter_op_num_threads=1,
+        graph_optimization_level="ORT_ENABLE_ALL",
+        providers=sess.get_providers(),
+    )
     result["notes"].append(
         f"onnxruntime {ort.__version__}: InferenceSession(model.onnx), {sess.get_providers()[0]}, "
         f"intra_op_num_threads={spec['threads']}, inter_op_num_threads=1, ORT_SEQUENTIAL, ORT_ENABLE_ALL; "
-        "numpy inputs and outputs (gpt2: the present.* outputs fed back as past_key_values.*)")
+        "numpy inputs and outputs (gpt2: the present.* outputs fed back as past_key_values.*)"
+    )
     return result
 
 

@@ -6,6 +6,7 @@ BertForQuestionAnswering and GPT2LMHeadModel from the model directory, in eager
 PyTorch under torch.inference_mode(). The workloads, phases, metrics and probes
 are those of docs/LLM.md (llm_common).
 """
+
 import torch
 import transformers
 from transformers import BertForQuestionAnswering, GPT2LMHeadModel
@@ -23,9 +24,11 @@ def bert_qa(spec, result, device, sync):
         model.to(device).eval()
 
     def run_window(w):
-        out = model(input_ids=torch.from_numpy(w.input_ids).to(device),
-                    token_type_ids=torch.from_numpy(w.token_type_ids).to(device),
-                    attention_mask=torch.from_numpy(w.attention_mask).to(device))
+        out = model(
+            input_ids=torch.from_numpy(w.input_ids).to(device),
+            token_type_ids=torch.from_numpy(w.token_type_ids).to(device),
+            attention_mask=torch.from_numpy(w.attention_mask).to(device),
+        )
         return out.start_logits[0].cpu().numpy(), out.end_logits[0].cpu().numpy()
 
     llm_common.bert_qa(spec, result, tokenizer, run_window, sync)
@@ -55,15 +58,20 @@ def run(spec):
         (bert_qa if spec["task"] == "llm/bert-qa" else gpt2)(spec, result, device, sync)
     result["params"].update(attn_implementation=ATTENTION, dtype="float32")
     result["notes"] += [
-        f"torch {torch.__version__}, torch.set_num_threads({spec['threads']}), torch.inference_mode(), "
-        f"attn_implementation={ATTENTION!r}, float32, batch 1",
-        "bert-qa: one forward per window; gpt2: the model called step by step with use_cache=True and "
-        "the returned DynamicCache (no model.generate), logits for every prompt position",
+        (
+            f"torch {torch.__version__}, torch.set_num_threads({spec['threads']}), torch.inference_mode(), "
+            f"attn_implementation={ATTENTION!r}, float32, batch 1"
+        ),
+        (
+            "bert-qa: one forward per window; gpt2: the model called step by step with use_cache=True and "
+            "the returned DynamicCache (no model.generate), logits for every prompt position"
+        ),
     ]
     if device.type == "cuda":
         result["params"].update(common.cuda_math(torch))
-        result["notes"].append(f"CUDA {torch.version.cuda} on {torch.cuda.get_device_name()}; "
-                               "torch.cuda.synchronize() before every clock read")
+        result["notes"].append(
+            f"CUDA {torch.version.cuda} on {torch.cuda.get_device_name()}; torch.cuda.synchronize() before every clock read"
+        )
     return result
 
 

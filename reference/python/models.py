@@ -10,6 +10,7 @@ and meta.json, written last. Without ``--from`` the weights are a seeded random
 initialisation of the real configuration. A model whose meta.json already
 describes the same configuration and files is skipped.
 """
+
 import argparse
 import hashlib
 import json
@@ -20,8 +21,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 import torch
-from transformers import (BertConfig, BertForQuestionAnswering, DynamicCache, GPT2Config,
-                          GPT2LMHeadModel)
+from transformers import BertConfig, BertForQuestionAnswering, DynamicCache, GPT2Config, GPT2LMHeadModel
 
 import common
 
@@ -40,25 +40,29 @@ def sha256(path):
 
 def vocab_size(tokenizer_json):
     from tokenizers import Tokenizer
+
     return Tokenizer.from_file(tokenizer_json).get_vocab_size(with_added_tokens=True)
 
 
 # --- configurations -------------------------------------------------------------------------
 
+
 def bert_config(vocab, tiny):
     # BertConfig() defaults are bert-base-uncased: 12 layers, hidden 768, 12 heads, 30522 tokens.
-    small = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=2, intermediate_size=256,
-                 vocab_size=vocab) if tiny else {}
+    small = (
+        {"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 2, "intermediate_size": 256, "vocab_size": vocab} if tiny else {}
+    )
     return BertConfig(num_labels=2, **small)
 
 
 def gpt2_config(vocab, tiny):
     # GPT2Config() defaults are gpt2 (124M): 12 layers, 768 wide, 12 heads, 50257 tokens, 1024 positions.
-    small = dict(n_layer=2, n_embd=64, n_head=2, vocab_size=vocab) if tiny else {}
+    small = {"n_layer": 2, "n_embd": 64, "n_head": 2, "vocab_size": vocab} if tiny else {}
     return GPT2Config(**small)
 
 
 # --- ONNX wrappers: plain tensors in, plain tensors out -------------------------------------
+
 
 class BertQA(torch.nn.Module):
     def __init__(self, model):
@@ -79,8 +83,7 @@ class GPT2WithPast(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, position_ids, past_key_values):
         cache = DynamicCache(list(zip(past_key_values[0::2], past_key_values[1::2])))
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                         cache=cache, use_cache=True)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, cache=cache, use_cache=True)
         presents = [t for layer in out.cache.layers for t in (layer.keys, layer.values)]
         return (out.logits, *presents)
 
@@ -88,17 +91,19 @@ class GPT2WithPast(torch.nn.Module):
 def bert_inputs(config, batch, seq, gen):
     ids = torch.randint(0, config.vocab_size, (batch, seq), generator=gen)
     types = torch.zeros(batch, seq, dtype=torch.long)
-    types[:, seq // 2:] = 1
-    return dict(input_ids=ids, attention_mask=torch.ones(batch, seq, dtype=torch.long), token_type_ids=types)
+    types[:, seq // 2 :] = 1
+    return {"input_ids": ids, "attention_mask": torch.ones(batch, seq, dtype=torch.long), "token_type_ids": types}
 
 
 def gpt2_inputs(config, batch, seq, past, gen):
     heads, head_dim = config.n_head, config.n_embd // config.n_head
     kv = [torch.randn(batch, heads, past, head_dim, generator=gen) for _ in range(2 * config.n_layer)]
-    return dict(input_ids=torch.randint(0, config.vocab_size, (batch, seq), generator=gen),
-                attention_mask=torch.ones(batch, past + seq, dtype=torch.long),
-                position_ids=torch.arange(past, past + seq).expand(batch, seq).contiguous(),
-                past_key_values=kv)
+    return {
+        "input_ids": torch.randint(0, config.vocab_size, (batch, seq), generator=gen),
+        "attention_mask": torch.ones(batch, past + seq, dtype=torch.long),
+        "position_ids": torch.arange(past, past + seq).expand(batch, seq).contiguous(),
+        "past_key_values": kv,
+    }
 
 
 def bert_names(config):
@@ -107,23 +112,34 @@ def bert_names(config):
 
 def gpt2_names(config):
     kv = [f"{{}}.{i}.{kind}" for i in range(config.n_layer) for kind in ("key", "value")]
-    return (["input_ids", "attention_mask", "position_ids"] + [n.format("past_key_values") for n in kv],
-            ["logits"] + [n.format("present") for n in kv])
+    return (
+        ["input_ids", "attention_mask", "position_ids"] + [n.format("past_key_values") for n in kv],
+        ["logits"] + [n.format("present") for n in kv],
+    )
 
 
 def export(wrapper, inputs, dynamic_shapes, names, path):
     input_names, output_names = names
-    torch.onnx.export(wrapper, (), path, kwargs=inputs, dynamo=True, opset_version=OPSET,
-                      input_names=input_names, output_names=output_names,
-                      dynamic_shapes=dynamic_shapes, external_data=False, optimize=True)
+    torch.onnx.export(
+        wrapper,
+        (),
+        path,
+        kwargs=inputs,
+        dynamo=True,
+        opset_version=OPSET,
+        input_names=input_names,
+        output_names=output_names,
+        dynamic_shapes=dynamic_shapes,
+        external_data=False,
+        optimize=True,
+    )
 
 
 def max_abs_diff(wrapper, session, inputs):
     with torch.inference_mode():
         want = wrapper(**inputs)
     feed = {}
-    for name, v in zip([i.name for i in session.get_inputs()],
-                       [t for v in inputs.values() for t in (v if isinstance(v, list) else [v])]):
+    for name, v in zip([i.name for i in session.get_inputs()], [t for x in inputs.values() for t in (x if isinstance(x, list) else [x])]):
         feed[name] = v.numpy()
     got = session.run(None, feed)
     return max(float(np.max(np.abs(g - w.numpy()))) if w.numel() else 0.0 for g, w in zip(got, want))
@@ -137,6 +153,7 @@ def check(wrapper, onnx_path, samples):
 
 # --- one model ------------------------------------------------------------------------------
 
+
 def build(name, out_dir, tokenizer_dir, source, tiny):
     tok_src = os.path.join(tokenizer_dir, TOKENIZERS[name], "tokenizer.json")
     vocab = vocab_size(tok_src)
@@ -145,9 +162,15 @@ def build(name, out_dir, tokenizer_dir, source, tiny):
         config = cls.config_class.from_pretrained(source)
     else:
         config = (bert_config if name == "bert-qa" else gpt2_config)(vocab, tiny)
-    want = {"name": name, "trained": source is not None, "source": source or f"random init, torch.manual_seed({SEED})",
-            "tiny": tiny, "tokenizer_sha256": sha256(tok_src), "opset": OPSET,
-            "config": {k: v for k, v in config.to_dict().items() if k != "transformers_version"}}
+    want = {
+        "name": name,
+        "trained": source is not None,
+        "source": source or f"random init, torch.manual_seed({SEED})",
+        "tiny": tiny,
+        "tokenizer_sha256": sha256(tok_src),
+        "opset": OPSET,
+        "config": {k: v for k, v in config.to_dict().items() if k != "transformers_version"},
+    }
     want = json.loads(json.dumps(want))  # as meta.json will hold it (id2label keys become strings)
     d = os.path.join(out_dir, name)
     if up_to_date(d, want):
@@ -185,32 +208,45 @@ def build(name, out_dir, tokenizer_dir, source, tiny):
         wrapper = GPT2WithPast(model).eval()
         past, total = torch.export.Dim("past"), torch.export.Dim("total")
         example = gpt2_inputs(config, 2, 3, 4, gen)
-        dyn = {"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: total},
-               "position_ids": {0: batch, 1: seq},
-               "past_key_values": [{0: batch, 2: past}] * (2 * config.n_layer)}
+        dyn = {
+            "input_ids": {0: batch, 1: seq},
+            "attention_mask": {0: batch, 1: total},
+            "position_ids": {0: batch, 1: seq},
+            "past_key_values": [{0: batch, 2: past}] * (2 * config.n_layer),
+        }
         names = gpt2_names(config)
-        samples = {"batch 2, seq 5, past 3": gpt2_inputs(config, 2, 5, 3, gen),
-                   "batch 1, seq 7, past 0": gpt2_inputs(config, 1, 7, 0, gen),
-                   "batch 1, seq 1, past 9": gpt2_inputs(config, 1, 1, 9, gen)}
+        samples = {
+            "batch 2, seq 5, past 3": gpt2_inputs(config, 2, 5, 3, gen),
+            "batch 1, seq 7, past 0": gpt2_inputs(config, 1, 7, 0, gen),
+            "batch 1, seq 1, past 9": gpt2_inputs(config, 1, 1, 9, gen),
+        }
     t1 = time.perf_counter()
     with torch.inference_mode():
         export(wrapper, example, dyn, names, tmp_onnx)
     os.replace(tmp_onnx, onnx_path)
     t2 = time.perf_counter()
     diffs = check(wrapper, onnx_path, samples)
-    meta = dict(want, sha256=sha256(os.path.join(d, "model.safetensors")), onnx_sha256=sha256(onnx_path),
-                onnx_max_abs_diff=max(diffs.values()), onnx_check=diffs, exporter="dynamo",
-                attn_implementation="eager", export_seconds=round(t2 - t1, 2),
-                build_seconds=round(time.perf_counter() - t0, 2),
-                versions={"torch": torch.__version__, "onnxruntime": ort.__version__,
-                          "transformers": __import__("transformers").__version__})
+    meta = dict(
+        want,
+        sha256=sha256(os.path.join(d, "model.safetensors")),
+        onnx_sha256=sha256(onnx_path),
+        onnx_max_abs_diff=max(diffs.values()),
+        onnx_check=diffs,
+        exporter="dynamo",
+        attn_implementation="eager",
+        export_seconds=round(t2 - t1, 2),
+        build_seconds=round(time.perf_counter() - t0, 2),
+        versions={"torch": torch.__version__, "onnxruntime": ort.__version__, "transformers": __import__("transformers").__version__},
+    )
     if meta["onnx_max_abs_diff"] > 1e-3:
         raise RuntimeError(f"{name}: ONNX export differs from PyTorch by {meta['onnx_max_abs_diff']:.3g} ({diffs})")
     common.write_json_atomic(meta_path, meta)
     for f in ("meta.json", "model.safetensors"):
         os.chmod(os.path.join(d, f), 0o644)
-    print(f"{name}: wrote {d} in {meta['build_seconds']} s (export {meta['export_seconds']} s); "
-          f"ONNX vs PyTorch max abs diff {meta['onnx_max_abs_diff']:.3g}")
+    print(
+        f"{name}: wrote {d} in {meta['build_seconds']} s (export {meta['export_seconds']} s); "
+        f"ONNX vs PyTorch max abs diff {meta['onnx_max_abs_diff']:.3g}"
+    )
     return meta
 
 
@@ -218,10 +254,12 @@ def up_to_date(d, want):
     try:
         with open(os.path.join(d, "meta.json")) as f:
             meta = json.load(f)
-        return (all(meta.get(k) == v for k, v in want.items())
-                and meta["sha256"] == sha256(os.path.join(d, "model.safetensors"))
-                and meta["onnx_sha256"] == sha256(os.path.join(d, "model.onnx"))
-                and meta["tokenizer_sha256"] == sha256(os.path.join(d, "tokenizer.json")))
+        return (
+            all(meta.get(k) == v for k, v in want.items())
+            and meta["sha256"] == sha256(os.path.join(d, "model.safetensors"))
+            and meta["onnx_sha256"] == sha256(os.path.join(d, "model.onnx"))
+            and meta["tokenizer_sha256"] == sha256(os.path.join(d, "tokenizer.json"))
+        )
     except (OSError, KeyError, ValueError):
         return False
 

@@ -1,4 +1,5 @@
 """Runs classical.py as the orchestrator does: a spec in, a result file out."""
+
 import json
 import math
 import os
@@ -21,7 +22,7 @@ def save(d, **arrays):
 
 def split(n, rng):
     perm = rng.permutation(n).astype(np.int64)
-    return perm[: n * 4 // 5], perm[n * 4 // 5:]
+    return perm[: n * 4 // 5], perm[n * 4 // 5 :]
 
 
 @pytest.fixture
@@ -57,14 +58,24 @@ def kmeans_inputs(tmp_path):
 def run(tmp_path, task, inputs, params, warmup=1, reps=2):
     result_path = tmp_path / "out.result.json"
     spec = {
-        "schema_version": 1, "task": task, "variant": "", "impl": "python-sklearn", "size": "quick",
-        "inputs": inputs, "datasets": [{"name": "test", "sha256": "", "official": False, "source": "test"}],
-        "params": params, "warmup": warmup, "reps": reps, "threads": 1, "device": "cpu",
-        "result_path": str(result_path), "work_dir": str(tmp_path),
+        "schema_version": 1,
+        "task": task,
+        "variant": "",
+        "impl": "python-sklearn",
+        "size": "quick",
+        "inputs": inputs,
+        "datasets": [{"name": "test", "sha256": "", "official": False, "source": "test"}],
+        "params": params,
+        "warmup": warmup,
+        "reps": reps,
+        "threads": 1,
+        "device": "cpu",
+        "result_path": str(result_path),
+        "work_dir": str(tmp_path),
     }
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec))
-    proc = subprocess.run([sys.executable, SCRIPT, "--spec", str(spec_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, SCRIPT, "--spec", str(spec_path)], capture_output=True, text=True, check=False)
     return proc, result_path
 
 
@@ -87,7 +98,7 @@ def test_linreg_exact(tmp_path, linreg_inputs, replicate):
     r = check(*run(tmp_path, "classical/linreg", linreg_inputs, {"replicate": replicate}))
     assert r["params"]["replicate"] == replicate
     np.testing.assert_allclose(r["probes"]["coef"], [2, -1, 0, 0, 0, 0, 0, 0, 3], atol=1e-9)
-    X, y, test = (np.load(linreg_inputs[k]) for k in ("X", "y", "test_idx"))
+    _, y, test = (np.load(linreg_inputs[k]) for k in ("X", "y", "test_idx"))
     np.testing.assert_allclose(r["probes"]["pred_first20"], y[test][:20], atol=1e-9)
     assert r["metrics"]["r2"] == pytest.approx(1.0) and r["metrics"]["rmse"] < 1e-9
 

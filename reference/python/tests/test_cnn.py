@@ -1,4 +1,5 @@
 """Runs cnn.py as the orchestrator does, on a tiny fake CIFAR set: a spec in, a result file out."""
+
 import json
 import math
 import os
@@ -53,11 +54,20 @@ def inputs(tmp_path_factory):
 def make_spec(tmp_path, inputs, epochs=1, reps=1, task="dl/cnn"):
     inputs = {k: v for k, v in inputs.items() if k != "order_small"}
     return {
-        "schema_version": 1, "task": task, "variant": "", "impl": "python-pytorch", "size": "quick",
-        "inputs": inputs, "datasets": [{"name": "test", "sha256": "", "official": False, "source": "test"}],
+        "schema_version": 1,
+        "task": task,
+        "variant": "",
+        "impl": "python-pytorch",
+        "size": "quick",
+        "inputs": inputs,
+        "datasets": [{"name": "test", "sha256": "", "official": False, "source": "test"}],
         "params": {"epochs": epochs, "batch_size": 64, "lr": 1e-3, "mean": MEAN, "std": STD, "seed": 0},
-        "warmup": 0, "reps": reps, "threads": 1, "device": "cpu",
-        "result_path": str(tmp_path / "out.result.json"), "work_dir": str(tmp_path),
+        "warmup": 0,
+        "reps": reps,
+        "threads": 1,
+        "device": "cpu",
+        "result_path": str(tmp_path / "out.result.json"),
+        "work_dir": str(tmp_path),
     }
 
 
@@ -65,7 +75,7 @@ def run(spec):
     spec_path = os.path.join(spec["work_dir"], "spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
-    proc = subprocess.run([sys.executable, SCRIPT, "--spec", spec_path], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, SCRIPT, "--spec", spec_path], capture_output=True, text=True, check=False)
     return proc, spec["result_path"]
 
 
@@ -74,8 +84,7 @@ def check(proc, result_path, epochs, reps=1, steps=10):
     with open(result_path) as f:
         r = json.load(f)
     assert r["schema_version"] == 1 and r["framework"] == "pytorch" and r["language"] == "python"
-    assert {k: len(v) for k, v in r["phases"].items()} == {"load": 1, "train_epoch": epochs * reps,
-                                                           "eval": epochs * reps}
+    assert {k: len(v) for k, v in r["phases"].items()} == {"load": 1, "train_epoch": epochs * reps, "eval": epochs * reps}
     assert all(v >= 0 and math.isfinite(v) for vs in r["phases"].values() for v in vs)
     assert set(r["metrics"]) == {"test_accuracy", "final_loss", "images_per_s"}
     assert all(math.isfinite(v) for v in r["metrics"].values())

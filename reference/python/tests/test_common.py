@@ -7,8 +7,15 @@ import pytest
 import common
 
 GOOD = {
-    "schema_version": 1, "task": "classical/linreg", "impl": "python-sklearn",
-    "inputs": {}, "params": {}, "warmup": 0, "reps": 1, "threads": 1, "device": "cpu",
+    "schema_version": 1,
+    "task": "classical/linreg",
+    "impl": "python-sklearn",
+    "inputs": {},
+    "params": {},
+    "warmup": 0,
+    "reps": 1,
+    "threads": 1,
+    "device": "cpu",
     "result_path": "/tmp/x.result.json",
 }
 
@@ -34,10 +41,18 @@ def test_read_spec_missing_file(tmp_path):
         common.read_spec(str(tmp_path / "nope.json"))
 
 
-@pytest.mark.parametrize("change", [
-    {"schema_version": 2}, {"schema_version": None}, {"schema_version": "1"},
-    {"reps": 0}, {"threads": 0}, {"device": "tpu"}, {"task": ""},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"schema_version": 2},
+        {"schema_version": None},
+        {"schema_version": "1"},
+        {"reps": 0},
+        {"threads": 0},
+        {"device": "tpu"},
+        {"task": ""},
+    ],
+)
 def test_read_spec_wrong_schema(tmp_path, change):
     with pytest.raises(common.SpecError):
         common.read_spec(write(tmp_path, json.dumps({**GOOD, **change})))
@@ -51,8 +66,7 @@ def test_read_spec_missing_field(tmp_path, key):
 
 
 def test_repetitions():
-    assert list(common.repetitions({"warmup": 2, "reps": 3})) == [
-        (0, False), (1, False), (2, True), (3, True), (4, True)]
+    assert list(common.repetitions({"warmup": 2, "reps": 3})) == [(0, False), (1, False), (2, True), (3, True), (4, True)]
 
 
 def test_write_json_atomic(tmp_path):
@@ -110,18 +124,26 @@ def test_validate_rejects_nonfinite_metric(bad):
         common.validate(result(metrics={"x": bad}))
 
 
-@pytest.mark.parametrize("change", [
-    {"bogus": 1}, {"reps": "3"}, {"reps": 1.5}, {"reps": True}, {"params": []}, {"inputs": {"X": 1}},
-    {"device": 0}, {"datasets": {}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bogus": 1},
+        {"reps": "3"},
+        {"reps": 1.5},
+        {"reps": True},
+        {"params": []},
+        {"inputs": {"X": 1}},
+        {"device": 0},
+        {"datasets": {}},
+    ],
+)
 def test_read_spec_rejects_unknown_fields_and_wrong_types(tmp_path, change):
     with pytest.raises(common.SpecError):
         common.read_spec(write(tmp_path, json.dumps({**GOOD, **change})))
 
 
 def test_read_spec_accepts_every_go_field(tmp_path):
-    spec = {**GOOD, "variant": "n=1", "size": "quick", "datasets": [{"name": "d"}], "work_dir": "/tmp",
-            "checkpoint_dir": "/tmp/c"}
+    spec = {**GOOD, "variant": "n=1", "size": "quick", "datasets": [{"name": "d"}], "work_dir": "/tmp", "checkpoint_dir": "/tmp/c"}
     assert common.read_spec(write(tmp_path, json.dumps(spec)))["size"] == "quick"
 
 
@@ -140,24 +162,30 @@ def test_main_reports_an_unwritable_result_in_one_line(tmp_path):
     spec = {**GOOD, "result_path": str(tmp_path / "missing" / "r.json")}
     script = tmp_path / "impl.py"
     script.write_text(
-        "import common\n"
-        "def run(spec):\n"
-        "    r = common.Result(spec, 'fw', '1')\n"
-        "    r.add('fit', 0.1)\n"
-        "    return r\n"
-        "common.main(run)\n")
+        "import common\ndef run(spec):\n    r = common.Result(spec, 'fw', '1')\n    r.add('fit', 0.1)\n    return r\ncommon.main(run)\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(common.__file__))}
-    p = subprocess.run([sys.executable, str(script), "--spec", write(tmp_path, json.dumps(spec))],
-                       capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, str(script), "--spec", write(tmp_path, json.dumps(spec))], check=False, capture_output=True, text=True, env=env
+    )
     assert p.returncode == 1
     assert p.stderr.strip().count("\n") == 0, p.stderr
     assert p.stderr.startswith("error: FileNotFoundError"), p.stderr
 
 
-@pytest.mark.parametrize("params,call", [
-    ({}, "int"), ({"k": "8"}, "int"), ({"k": 8.5}, "int"), ({"k": True}, "int"), ({"k": None}, "float"),
-    ({"k": [1]}, "float"), ({"k": 1}, "str"), ({}, "str"),
-])
+@pytest.mark.parametrize(
+    "params,call",
+    [
+        ({}, "int"),
+        ({"k": "8"}, "int"),
+        ({"k": 8.5}, "int"),
+        ({"k": True}, "int"),
+        ({"k": None}, "float"),
+        ({"k": [1]}, "float"),
+        ({"k": 1}, "str"),
+        ({}, "str"),
+    ],
+)
 def test_params_are_required_and_typed(params, call):
     with pytest.raises(common.SpecError, match="'k'"):
         getattr(common, "param_" + call)({"params": params}, "k")

@@ -3,8 +3,8 @@
 
 use linfa::prelude::*;
 use linfa_clustering::{KMeans, KMeansInit};
-use linfa_nn::distance::L2Dist;
 use linfa_linear::{FittedLinearRegression, LinearRegression};
+use linfa_nn::distance::L2Dist;
 use linfa_svm::Svm;
 use mlbench_common::classical::{self as cl, OvoVotes};
 use mlbench_common::{read_npy, Res, Result, Spec};
@@ -153,7 +153,10 @@ fn kmeans(spec: &Spec, res: &mut Result) -> Res<()> {
         .init_method(KMeansInit::Precomputed(matrix(init, d)?))
         .fit(&DatasetBase::from(x.view()))?;
     let shared_labels = shared.predict(&x).to_vec();
-    res.metric("inertia_shared_init", cl::inertia(x.as_slice().unwrap(), x.ncols(), shared.centroids().as_slice().unwrap(), &shared_labels));
+    res.metric(
+        "inertia_shared_init",
+        cl::inertia(x.as_slice().unwrap(), x.ncols(), shared.centroids().as_slice().unwrap(), &shared_labels),
+    );
     res.params.insert("k".into(), json!(k));
     res.params.insert("seed".into(), json!(seed));
     res.params.insert("max_iter".into(), json!(max_iter));

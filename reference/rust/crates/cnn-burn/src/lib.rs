@@ -8,10 +8,10 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::prelude::*;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::Adam;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::backend::AutodiffBackend;
@@ -119,8 +119,8 @@ pub fn accuracy<B: Backend>(model: &Net<B>, x: &Tensor<B, 4>, y: &Tensor<B, 1, I
         .step_by(EVAL_BATCH)
         .map(|i| {
             let end = (i + EVAL_BATCH).min(n);
-            let pred = model.forward(x.clone().slice([i..end])).argmax(1).flatten::<1>(0, 1);
-            pred.equal(y.clone().slice([i..end])).int().sum().into_scalar().elem::<i64>()
+            let pred = model.forward(x.clone().slice(i..end)).argmax(1).flatten::<1>(0, 1);
+            pred.equal(y.clone().slice(i..end)).int().sum().into_scalar().elem::<i64>()
         })
         .sum();
     correct as f64 / n as f64
@@ -144,7 +144,9 @@ pub fn save_state(dir: &Path, model: &Net<Train>, optim: &Optim) -> Res<()> {
 
 /// Reads what save_state wrote.
 pub fn load_state(dir: &Path, device: &burn::tensor::Device<Train>) -> Res<(Net<Train>, Optim)> {
-    let model = Net::<Train>::new(device).load_file(dir.join("model"), &recorder(), device).map_err(|e| format!("load model from {}: {e}", dir.display()))?;
+    let model = Net::<Train>::new(device)
+        .load_file(dir.join("model"), &recorder(), device)
+        .map_err(|e| format!("load model from {}: {e}", dir.display()))?;
     let record = recorder().load(dir.join("optim"), device).map_err(|e| format!("load optimizer from {}: {e}", dir.display()))?;
     Ok((model, adam().init().load_record(record)))
 }
@@ -229,7 +231,8 @@ pub fn run(spec: &Spec) -> Res<Result> {
         let first = if rep == start_rep { start_epoch } else { 0 };
         for e in first..p.epochs {
             let epoch_order = &order.data[e * per_epoch..(e + 1) * per_epoch];
-            let (trained, steps) = res.time(timed, "train_epoch", || train_epoch(model, &mut optim, p.lr, &train_x, &train_y, epoch_order, p.batch_size));
+            let (trained, steps) =
+                res.time(timed, "train_epoch", || train_epoch(model, &mut optim, p.lr, &train_x, &train_y, epoch_order, p.batch_size));
             model = trained;
             let acc = res.time(timed, "eval", || accuracy(&model.valid(), &test_x, &test_y));
             hist.epoch(timed, e, &steps, acc, per_epoch);
@@ -342,15 +345,15 @@ mod tests {
         // burn keeps fc weights as [in, out]: PyTorch's element k of row 0 is burn's [k, 0].
         let first3 = |t: Tensor<Train, 2>, transposed: bool| {
             let t = if transposed { t.transpose() } else { t };
-            t.flatten::<1>(0, 1).slice([0..3]).into_data().to_vec::<f32>().unwrap()
+            t.flatten::<1>(0, 1).slice(0..3).into_data().to_vec::<f32>().unwrap()
         };
         for (name, want) in fixture::AFTER_TWO_STEPS {
             let v = match name {
                 "conv1.weight" => first3(model.conv1.weight.val().flatten(1, 3), false),
-                "conv2.bias" => model.conv2.bias.as_ref().unwrap().val().slice([0..3]).into_data().to_vec::<f32>().unwrap(),
+                "conv2.bias" => model.conv2.bias.as_ref().unwrap().val().slice(0..3).into_data().to_vec::<f32>().unwrap(),
                 "fc1.weight" => first3(model.fc1.weight.val(), true),
                 "fc2.weight" => first3(model.fc2.weight.val(), true),
-                "fc2.bias" => model.fc2.bias.as_ref().unwrap().val().slice([0..3]).into_data().to_vec::<f32>().unwrap(),
+                "fc2.bias" => model.fc2.bias.as_ref().unwrap().val().slice(0..3).into_data().to_vec::<f32>().unwrap(),
                 _ => unreachable!(),
             };
             for (g, w) in v.iter().zip(want) {

@@ -66,7 +66,14 @@ pub fn load_init(varmap: &mut VarMap, init: &HashMap<String, Tensor>) -> Res<()>
 
 /// One pass over the samples `order` in consecutive batches; returns the loss
 /// of each step (of the forward pass, before the update).
-pub fn train_epoch(model: &Net, opt: &mut AdamW, x: &Tensor, y: &Tensor, order: &Tensor, batch_size: usize) -> candle_core::Result<Vec<Tensor>> {
+pub fn train_epoch(
+    model: &Net,
+    opt: &mut AdamW,
+    x: &Tensor,
+    y: &Tensor,
+    order: &Tensor,
+    batch_size: usize,
+) -> candle_core::Result<Vec<Tensor>> {
     let n = order.dim(0)?;
     (0..n)
         .step_by(batch_size)

@@ -159,9 +159,12 @@ pub fn run(spec: &Spec) -> Res<Result> {
     );
     if let Device::Cuda(_) = device {
         mlbench_common::add_libtorch_cuda_math(&mut res);
-        res.notes.push("CUDA: tch::Cuda::synchronize before every clock read; libtorch_cuda.so linked with --no-as-needed; \
+        res.notes.push(
+            "CUDA: tch::Cuda::synchronize before every clock read; libtorch_cuda.so linked with --no-as-needed; \
             cudnn.benchmark off (tch::Cuda::cudnn_set_benchmark(false)); tch 0.24 has no call for cudnn.deterministic \
-            or TF32, so they stay at libtorch's defaults, which cnn.py and go-libtorch use too (params)".into());
+            or TF32, so they stay at libtorch's defaults, which cnn.py and go-libtorch use too (params)"
+                .into(),
+        );
     }
     Ok(res)
 }

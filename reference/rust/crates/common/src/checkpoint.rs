@@ -120,7 +120,8 @@ mod tests {
         let (d, epoch) = c.latest::<u32>().unwrap().unwrap();
         assert_eq!(epoch, 3);
         assert_eq!(fs::read_to_string(d.join("weights")).unwrap(), "w3");
-        let states: Vec<_> = fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("state-")).collect();
+        let states: Vec<_> =
+            fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with("state-")).collect();
         assert_eq!(states.len(), 1, "older states are removed");
 
         // A save that fails half-way leaves the previous state the latest.

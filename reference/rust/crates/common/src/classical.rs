@@ -65,10 +65,7 @@ pub fn accuracy(y: &[f64], pred: &[f64]) -> f64 {
 
 /// Sum of squared distances of each row of x (d columns) to the centre of its label.
 pub fn inertia(x: &[f64], d: usize, centres: &[f64], labels: &[usize]) -> f64 {
-    x.chunks_exact(d)
-        .zip(labels)
-        .map(|(r, &l)| r.iter().zip(&centres[l * d..(l + 1) * d]).map(|(a, c)| (a - c).powi(2)).sum::<f64>())
-        .sum()
+    x.chunks_exact(d).zip(labels).map(|(r, &l)| r.iter().zip(&centres[l * d..(l + 1) * d]).map(|(a, c)| (a - c).powi(2)).sum::<f64>()).sum()
 }
 
 /// The mean of the rows of each of k labels (row-major k x d; an empty cluster's centre is 0).
@@ -139,10 +136,7 @@ impl OvoVotes {
     }
     /// The winning class index of each sample.
     pub fn winners(&self) -> Vec<usize> {
-        self.counts
-            .chunks_exact(self.k)
-            .map(|c| c.iter().enumerate().fold(0, |best, (i, &v)| if v > c[best] { i } else { best }))
-            .collect()
+        self.counts.chunks_exact(self.k).map(|c| c.iter().enumerate().fold(0, |best, (i, &v)| if v > c[best] { i } else { best })).collect()
     }
 }
 

@@ -76,7 +76,11 @@ impl Spec {
         Ok(v as usize)
     }
     pub fn str(&self, name: &str) -> Res<String> {
-        self.params.get(name).and_then(|v| v.as_str()).map(|s| s.to_string()).ok_or_else(|| format!("spec: string parameter {name:?} missing").into())
+        self.params
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(|s| s.to_string())
+            .ok_or_else(|| format!("spec: string parameter {name:?} missing").into())
     }
     /// (rep, timed) pairs: the warm-up then the timed repetitions.
     pub fn repetitions(&self) -> impl Iterator<Item = (usize, bool)> {
@@ -180,8 +184,9 @@ impl Result {
 /// them, so they are stated here, not read.
 pub fn add_libtorch_cuda_math(res: &mut Result) {
     let tf32_matmul = std::env::var("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE").is_ok_and(|v| v == "1");
-    for (k, v) in [("cudnn_benchmark", false), ("cudnn_deterministic", false),
-        ("cuda_matmul_allow_tf32", tf32_matmul), ("cudnn_allow_tf32", true)] {
+    for (k, v) in
+        [("cudnn_benchmark", false), ("cudnn_deterministic", false), ("cuda_matmul_allow_tf32", tf32_matmul), ("cudnn_allow_tf32", true)]
+    {
         res.params.insert(k.into(), Value::Bool(v));
     }
 }
@@ -277,12 +282,9 @@ fn npy_header(b: &[u8], path: &str) -> Res<(String, bool, Vec<usize>, usize)> {
     let descr = descr.get(1..).unwrap_or("").split('\'').next().unwrap_or("").to_string();
     let fortran = field("fortran_order")?.starts_with("True");
     let sh = field("shape")?;
-    let sh = sh
-        .strip_prefix('(')
-        .and_then(|s| s.split_once(')'))
-        .map(|(s, _)| s)
-        .ok_or_else(|| format!("{path}: bad shape"))?;
-    let shape: Vec<usize> = sh.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>()).collect::<std::result::Result<_, _>>()?;
+    let sh = sh.strip_prefix('(').and_then(|s| s.split_once(')')).map(|(s, _)| s).ok_or_else(|| format!("{path}: bad shape"))?;
+    let shape: Vec<usize> =
+        sh.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>()).collect::<std::result::Result<_, _>>()?;
     Ok((descr, fortran, shape, start + hlen))
 }
 
@@ -300,9 +302,8 @@ pub fn read_npy<T: FromNpy>(path: &str) -> Res<Npy<T>> {
         "|u1" | "<u1" => 1,
         d => return Err(format!("{path}: unsupported dtype {d}").into()),
     };
-    let n = npy_elements(&shape, size, body.len()).ok_or_else(|| {
-        format!("{path}: truncated: {} data bytes for shape {:?}", body.len(), shape)
-    })?;
+    let n = npy_elements(&shape, size, body.len())
+        .ok_or_else(|| format!("{path}: truncated: {} data bytes for shape {:?}", body.len(), shape))?;
     if body.len() != n * size {
         return Err(format!("{path}: truncated: {} data bytes for shape {:?}", body.len(), shape).into());
     }
@@ -348,11 +349,31 @@ pub fn read_indices(path: &str, rows: usize) -> Res<Vec<usize>> {
 pub trait FromNpy: Copy {
     fn from_f64(v: f64) -> Self;
 }
-impl FromNpy for f64 { fn from_f64(v: f64) -> Self { v } }
-impl FromNpy for f32 { fn from_f64(v: f64) -> Self { v as f32 } }
-impl FromNpy for i64 { fn from_f64(v: f64) -> Self { v as i64 } }
-impl FromNpy for usize { fn from_f64(v: f64) -> Self { v as usize } }
-impl FromNpy for u8 { fn from_f64(v: f64) -> Self { v as u8 } }
+impl FromNpy for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+impl FromNpy for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+impl FromNpy for i64 {
+    fn from_f64(v: f64) -> Self {
+        v as i64
+    }
+}
+impl FromNpy for usize {
+    fn from_f64(v: f64) -> Self {
+        v as usize
+    }
+}
+impl FromNpy for u8 {
+    fn from_f64(v: f64) -> Self {
+        v as u8
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,10 @@ impl Config {
             n_layer: get("n_layer")?,
             n_head: get("n_head")?,
             n_inner: cfg["n_inner"].as_u64().filter(|&v| v > 0).map(|v| v as usize).unwrap_or(4 * n_embd),
-            layer_norm_epsilon: cfg["layer_norm_epsilon"].as_f64().filter(|&v| v > 0.0).ok_or("config.json: no positive layer_norm_epsilon")?,
+            layer_norm_epsilon: cfg["layer_norm_epsilon"]
+                .as_f64()
+                .filter(|&v| v > 0.0)
+                .ok_or("config.json: no positive layer_norm_epsilon")?,
             activation_function: cfg["activation_function"].as_str().unwrap_or("gelu_new").to_string(),
             scale_attn_weights: cfg["scale_attn_weights"].as_bool().unwrap_or(true),
             scale_attn_by_inverse_layer_idx: cfg["scale_attn_by_inverse_layer_idx"].as_bool().unwrap_or(false),
@@ -49,7 +52,9 @@ impl Config {
             return Err(format!("config.json: n_embd {} not a multiple of n_head {}", c.n_embd, c.n_head).into());
         }
         if !["gelu_new", "gelu_pytorch_tanh", "gelu"].contains(&c.activation_function.as_str()) {
-            return Err(format!("config.json: activation_function {:?}: want gelu_new, gelu_pytorch_tanh or gelu", c.activation_function).into());
+            return Err(
+                format!("config.json: activation_function {:?}: want gelu_new, gelu_pytorch_tanh or gelu", c.activation_function).into()
+            );
         }
         if cfg["reorder_and_upcast_attn"].as_bool().unwrap_or(false) {
             return Err("config.json: reorder_and_upcast_attn is not supported".into());
@@ -184,9 +189,8 @@ impl Gpt2 {
             // Attention.
             let a = b.ln_1.forward(&h)?;
             let qkv = b.c_attn.forward(&a)?; // [T, 3E]
-            let heads = |i: usize| -> candle_core::Result<Tensor> {
-                qkv.narrow(1, i * e, e)?.reshape((t, h_n, d))?.transpose(0, 1)?.contiguous()
-            };
+            let heads =
+                |i: usize| -> candle_core::Result<Tensor> { qkv.narrow(1, i * e, e)?.reshape((t, h_n, d))?.transpose(0, 1)?.contiguous() };
             let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?); // [H, T, D]
             let (k, v) = b.cache.append(&k, &v)?; // [H, past+T, D], views of the cache
             let mut scores = (q.matmul(&k.t()?)? * b.scale)?; // [H, T, past+T]
@@ -221,7 +225,7 @@ impl CausalLm for Gpt2 {
     fn step(&mut self, ids: &[u32]) -> Res<u32> {
         let logits = self.forward(ids)?;
         let last = logits.get(ids.len() - 1)?; // [vocab]
-        // candle's CPU argmax keeps the first maximum (a strict comparison): ties → lowest id.
+                                               // candle's CPU argmax keeps the first maximum (a strict comparison): ties → lowest id.
         let id = last.argmax(D::Minus1)?.to_scalar::<u32>()?;
         self.last = Some(last);
         Ok(id)

@@ -50,10 +50,16 @@ impl BertQa {
     /// Loads dir/config.json (candle's bert Config reads transformers' own) and dir/model.safetensors.
     pub fn load(dir: &str) -> Res<BertQa> {
         let cfg_path = Path::new(dir).join("config.json");
-        let config: BertConfig = serde_json::from_value(mlbench_llm::read_config(dir)?).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+        let config: BertConfig =
+            serde_json::from_value(mlbench_llm::read_config(dir)?).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         if !config.hidden_size.is_multiple_of(config.num_attention_heads) {
-            return Err(format!("{}: hidden_size {} not a multiple of num_attention_heads {}", cfg_path.display(),
-                config.hidden_size, config.num_attention_heads).into());
+            return Err(format!(
+                "{}: hidden_size {} not a multiple of num_attention_heads {}",
+                cfg_path.display(),
+                config.hidden_size,
+                config.num_attention_heads
+            )
+            .into());
         }
         let (vb, path) = var_builder(dir)?;
         let load = || -> candle_core::Result<BertQa> {
@@ -136,7 +142,11 @@ pub fn run(spec: &Spec) -> Res<Result> {
         mlbench_llm::run_gpt2(spec, &mut result, || -> Res<_> {
             let tok = load_tokenizer(tok_path)?;
             let m = Gpt2::load(model_dir)?;
-            gelu = if m.config.gelu_tanh() { "tanh-approximation GELU (candle gelu), as transformers' gelu_new" } else { "exact erf GELU (candle gelu_erf)" };
+            gelu = if m.config.gelu_tanh() {
+                "tanh-approximation GELU (candle gelu), as transformers' gelu_new"
+            } else {
+                "exact erf GELU (candle gelu_erf)"
+            };
             Ok((tok, m))
         })?;
         format!(
@@ -161,4 +171,3 @@ pub fn run(spec: &Spec) -> Res<Result> {
     result.notes.push(model_note);
     Ok(result)
 }
-

@@ -1,7 +1,9 @@
-//! End-to-end checks against python-transformers (reference/python/llm_transformers.py)
-//! on the tiny models of `models.py --tiny` (mlbench_llm::testkit), and load
-//! errors. Each test prints why and returns when what it needs is absent: the
-//! project's .venv python, the prepared data (SQuAD, prompts, tokenizers).
+//! End-to-end checks against python-transformers
+//! (reference/python/llm_transformers.py) on the tiny models of
+//! `models.py --tiny` (mlbench_llm::testkit), and load errors. Each test
+//! prints why and returns when what it needs is absent (fails instead under
+//! MLBENCH_REQUIRE_ALL=1): the project's .venv python, the prepared data
+//! (SQuAD, prompts, tokenizers).
 
 use candle_core::{Device, Tensor};
 use llm_candle::{BertQa, Gpt2};
@@ -16,13 +18,29 @@ use std::path::{Path, PathBuf};
 const TOL: f64 = 1e-4;
 
 fn rust_and_python(task: &str, params: Value, warmup: usize, reps: usize) -> Option<(Value, Value)> {
-    against_python(env!("CARGO_BIN_EXE_llm-candle"), "rust-candle", "llm_transformers.py", "python-transformers", task, params, warmup, reps)
+    against_python(
+        env!("CARGO_BIN_EXE_llm-candle"),
+        "rust-candle",
+        "llm_transformers.py",
+        "python-transformers",
+        task,
+        params,
+        warmup,
+        reps,
+    )
 }
 
 #[test]
 fn bert_qa_matches_python_transformers() {
-    let Some((rs, py)) = rust_and_python("llm/bert-qa", json!({"max_length": 384, "stride": 128, "n_best": 20,
-        "max_answer_length": 30, "limit": 3, "trained": false}), 1, 2) else { return };
+    let Some((rs, py)) = rust_and_python(
+        "llm/bert-qa",
+        json!({"max_length": 384, "stride": 128, "n_best": 20,
+        "max_answer_length": 30, "limit": 3, "trained": false}),
+        1,
+        2,
+    ) else {
+        return;
+    };
     check_probes(&rs, &py, &["start_logits", "end_logits"], TOL);
     check_bert_qa_shape(&rs, &py, 3, 2);
     assert_eq!(rs["framework"], "candle");
@@ -129,11 +147,11 @@ fn spec_errors() {
     let mut s = spec_value("llm/gpt2", &dir.join("gpt2"), &dir, "rust-candle", json!({}), 0, 1);
     s["device"] = json!("cuda");
     let spec: Spec = serde_json::from_value(s.clone()).unwrap();
-    let e = llm_candle::run(&spec).err().expect("device cuda: want an error").to_string();
+    let e = llm_candle::run(&spec).expect_err("device cuda: want an error").to_string();
     assert!(e.contains("CPU only"), "{e}");
     s["device"] = json!("cpu");
     s["task"] = json!("llm/t5");
     let spec: Spec = serde_json::from_value(s).unwrap();
-    let e = llm_candle::run(&spec).err().expect("unknown task: want an error").to_string();
+    let e = llm_candle::run(&spec).expect_err("unknown task: want an error").to_string();
     assert!(e.contains("unknown task"), "{e}");
 }

@@ -31,7 +31,11 @@ pub fn check_task(spec: &Spec) -> Res<()> {
 
 /// An integer parameter, or def when absent.
 pub fn param(spec: &Spec, name: &str, def: usize) -> Res<usize> {
-    if spec.params.contains_key(name) { spec.usize(name) } else { Ok(def) }
+    if spec.params.contains_key(name) {
+        spec.usize(name)
+    } else {
+        Ok(def)
+    }
 }
 
 /// Whether the model's weights are trained (copied from meta.json by the orchestrator).
@@ -64,8 +68,15 @@ pub trait QaModel {
 }
 
 /// The windows of one question (the "tokenize" phase).
-pub fn tokenize_question(tok: &Tokenizer, question: &str, context: &str, cls: u32, sep: u32,
-    max_length: usize, stride: usize) -> Res<Vec<Window>> {
+pub fn tokenize_question(
+    tok: &Tokenizer,
+    question: &str,
+    context: &str,
+    cls: u32,
+    sep: u32,
+    max_length: usize,
+    stride: usize,
+) -> Res<Vec<Window>> {
     let q = tok.encode(question, false).map_err(|e| format!("tokenize question: {e}"))?;
     let c = tok.encode(context, false).map_err(|e| format!("tokenize context: {e}"))?;
     windows(q.get_ids(), c.get_ids(), c.get_offsets(), cls, sep, max_length, stride)
@@ -83,8 +94,14 @@ pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOn
     if questions.is_empty() {
         return Err("bert-qa: no questions".into());
     }
-    for (k, v) in [("max_length", max_length), ("stride", stride), ("n_best", n_best), ("max_answer_length", max_answer),
-        ("limit", limit), ("max_question_tokens", MAX_QUESTION_TOKENS)] {
+    for (k, v) in [
+        ("max_length", max_length),
+        ("stride", stride),
+        ("n_best", n_best),
+        ("max_answer_length", max_answer),
+        ("limit", limit),
+        ("max_question_tokens", MAX_QUESTION_TOKENS),
+    ] {
         result.params.insert(k.into(), json!(v));
     }
     let tok_path = spec.input("tokenizer")?;
@@ -101,13 +118,19 @@ pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOn
     }
     let mut request = |result: &mut Result, q: &Question, timed: bool| -> Res<Outcome> {
         let wins = result.time(timed, "tokenize", || tokenize_question(&tok, &q.question, &q.context, cls, sep, max_length, stride))?;
-        let logits = result.time(timed, "model", || wins.iter().map(|w| {
-            let (s, e) = model.logits(w)?;
-            if s.len() != w.input_ids.len() || e.len() != w.input_ids.len() {
-                return Err(format!("bert-qa: {} start and {} end logits for {} tokens", s.len(), e.len(), w.input_ids.len()).into());
-            }
-            Ok((s, e))
-        }).collect::<Res<Vec<_>>>())?;
+        let logits = result.time(timed, "model", || {
+            wins.iter()
+                .map(|w| {
+                    let (s, e) = model.logits(w)?;
+                    if s.len() != w.input_ids.len() || e.len() != w.input_ids.len() {
+                        return Err(
+                            format!("bert-qa: {} start and {} end logits for {} tokens", s.len(), e.len(), w.input_ids.len()).into()
+                        );
+                    }
+                    Ok((s, e))
+                })
+                .collect::<Res<Vec<_>>>()
+        })?;
         let (starts, ends): (Vec<_>, Vec<_>) = logits.into_iter().unzip();
         let a = result.time(timed, "postprocess", || best_answer(&q.context, &wins, &starts, &ends, n_best, max_answer))?;
         Ok(Outcome { starts, ends, answer: a.text, windows: wins.len() })

@@ -34,7 +34,10 @@ pub fn load_squad(path: &str, limit: usize) -> Res<Vec<Question>> {
         for p in article["paragraphs"].as_array().ok_or_else(bad)? {
             let context = p["context"].as_str().ok_or_else(bad)?;
             for qa in p["qas"].as_array().ok_or_else(bad)? {
-                let answers = qa["answers"].as_array().map(|a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect()).unwrap_or_default();
+                let answers = qa["answers"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect())
+                    .unwrap_or_default();
                 out.push(Question {
                     id: qa["id"].as_str().unwrap_or("").to_string(),
                     question: qa["question"].as_str().ok_or_else(bad)?.to_string(),
@@ -54,8 +57,12 @@ pub fn load_squad(path: &str, limit: usize) -> Res<Vec<Question>> {
 pub fn load_prompts(path: &str, limit: usize) -> Res<Vec<String>> {
     let b = std::fs::read(path).map_err(|e| format!("read {path}: {e}"))?;
     let v: Value = serde_json::from_slice(&b).map_err(|e| format!("{path}: {e}"))?;
-    let mut ps: Vec<String> = v["prompts"].as_array().ok_or_else(|| format!("{path}: no \"prompts\" list"))?
-        .iter().map(|p| p.as_str().map(String::from).ok_or_else(|| format!("{path}: a prompt is not a string"))).collect::<Result<_, _>>()?;
+    let mut ps: Vec<String> = v["prompts"]
+        .as_array()
+        .ok_or_else(|| format!("{path}: no \"prompts\" list"))?
+        .iter()
+        .map(|p| p.as_str().map(String::from).ok_or_else(|| format!("{path}: a prompt is not a string")))
+        .collect::<Result<_, _>>()?;
     if limit > 0 {
         ps.truncate(limit);
     }
@@ -83,8 +90,15 @@ pub struct Window {
 /// offsets): the question cut to MAX_QUESTION_TOKENS, L = max_length -
 /// len(question) - 3 context tokens per window (an error unless L > stride),
 /// windows starting at 0, L-stride, 2(L-stride), ... until one reaches the end.
-pub fn windows(question: &[u32], context_ids: &[u32], context_offsets: &[(usize, usize)], cls: u32, sep: u32,
-    max_length: usize, stride: usize) -> Res<Vec<Window>> {
+pub fn windows(
+    question: &[u32],
+    context_ids: &[u32],
+    context_offsets: &[(usize, usize)],
+    cls: u32,
+    sep: u32,
+    max_length: usize,
+    stride: usize,
+) -> Res<Vec<Window>> {
     if context_ids.len() != context_offsets.len() {
         return Err(format!("windows: {} context ids but {} offsets", context_ids.len(), context_offsets.len()).into());
     }
@@ -156,17 +170,31 @@ pub struct Answer {
 /// best over all windows (ties: earlier window, lower start, lower end) wins if
 /// its score is above the null score (the minimum over windows of
 /// start[0] + end[0]), else "".
-pub fn best_answer(context: &str, wins: &[Window], start_logits: &[Vec<f32>], end_logits: &[Vec<f32>],
-    n_best: usize, max_answer_length: usize) -> Res<Answer> {
+pub fn best_answer(
+    context: &str,
+    wins: &[Window],
+    start_logits: &[Vec<f32>],
+    end_logits: &[Vec<f32>],
+    n_best: usize,
+    max_answer_length: usize,
+) -> Res<Answer> {
     if wins.is_empty() || start_logits.len() != wins.len() || end_logits.len() != wins.len() {
-        return Err(format!("postprocess: {} windows, {} start and {} end logit rows", wins.len(), start_logits.len(), end_logits.len()).into());
+        return Err(
+            format!("postprocess: {} windows, {} start and {} end logit rows", wins.len(), start_logits.len(), end_logits.len()).into()
+        );
     }
     let mut best = None;
     let mut best_score = f64::NEG_INFINITY;
     let mut null = f64::INFINITY;
     for (w, (win, (s, e))) in wins.iter().zip(start_logits.iter().zip(end_logits)).enumerate() {
         if s.len() != win.input_ids.len() || e.len() != win.input_ids.len() {
-            return Err(format!("postprocess: window {w} has {} tokens but {} start and {} end logits", win.input_ids.len(), s.len(), e.len()).into());
+            return Err(format!(
+                "postprocess: window {w} has {} tokens but {} start and {} end logits",
+                win.input_ids.len(),
+                s.len(),
+                e.len()
+            )
+            .into());
         }
         null = null.min(s[0] as f64 + e[0] as f64);
         let (lo, hi) = (win.context_start, win.context_start + win.offsets.len());
@@ -189,7 +217,10 @@ pub fn best_answer(context: &str, wins: &[Window], start_logits: &[Vec<f32>], en
     if let Some((w, i, j)) = best {
         if best_score > null {
             let (from, to) = (wins[w].offsets[i].0, wins[w].offsets[j].1);
-            text = context.get(from..to).ok_or_else(|| format!("postprocess: byte range [{from},{to}) is not a piece of the context ({} bytes)", context.len()))?.to_string();
+            text = context
+                .get(from..to)
+                .ok_or_else(|| format!("postprocess: byte range [{from},{to}) is not a piece of the context ({} bytes)", context.len()))?
+                .to_string();
         }
     }
     Ok(Answer { text, best, best_score, null_score: null })
@@ -221,9 +252,10 @@ pub fn normalize_answer(s: &str) -> String {
     let mut i = 0;
     while i < s.len() {
         if i == 0 || !is_word(s[i - 1]) {
-            let hit = ["a", "an", "the"].iter().map(|a| a.chars().collect::<Vec<_>>()).find(|a| {
-                i + a.len() <= s.len() && s[i..i + a.len()] == a[..] && (i + a.len() == s.len() || !is_word(s[i + a.len()]))
-            });
+            let hit = ["a", "an", "the"]
+                .iter()
+                .map(|a| a.chars().collect::<Vec<_>>())
+                .find(|a| i + a.len() <= s.len() && s[i..i + a.len()] == a[..] && (i + a.len() == s.len() || !is_word(s[i + a.len()])));
             if let Some(a) = hit {
                 out.push(' ');
                 i += a.len();
@@ -242,7 +274,11 @@ fn tokens(s: &str) -> Vec<String> {
 
 /// 1 when the normalised answers are equal, else 0.
 pub fn exact_match(gold: &str, pred: &str) -> f64 {
-    if normalize_answer(gold) == normalize_answer(pred) { 1.0 } else { 0.0 }
+    if normalize_answer(gold) == normalize_answer(pred) {
+        1.0
+    } else {
+        0.0
+    }
 }
 
 /// Token-level F1 of the normalised answers; when either has no tokens, 1 if
@@ -297,7 +333,11 @@ pub fn percentile(values: &[f64], q: f64) -> f64 {
     let t = h - lo as f64;
     // numpy's _lerp: a + (b-a)t, or b - (b-a)(1-t) for t >= 0.5.
     let (a, b) = (v[lo], v[hi]);
-    if t >= 0.5 { b - (b - a) * (1.0 - t) } else { a + (b - a) * t }
+    if t >= 0.5 {
+        b - (b - a) * (1.0 - t)
+    } else {
+        a + (b - a) * t
+    }
 }
 
 /// The index of the largest value, the lowest on ties; NaN is never chosen
@@ -315,6 +355,7 @@ pub fn argmax(x: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::slice::from_ref;
 
     fn seq(from: u32, n: usize) -> Vec<u32> {
         (0..n as u32).map(|i| from + i).collect()
@@ -383,16 +424,16 @@ mod tests {
         let end = vec![0f32, 9., 9., 0., 1., 4., 0., 0., 6., 9.];
         // "cat".."mat" 5+6 = 11 beats "cat sat" 9 and "mat" 8; question and
         // [SEP] positions never count.
-        let a = best_answer(context, &w, &[start.clone()], &[end.clone()], 20, 30).unwrap();
+        let a = best_answer(context, &w, from_ref(&start), from_ref(&end), 20, 30).unwrap();
         assert_eq!(a.text, "cat sat on the mat");
         assert_eq!(a.best_score, 11.0);
         assert_eq!(a.null_score, 0.0);
         assert_eq!(a.best, Some((0, 1, 5)));
         // max_answer_length 2: "cat sat" (9) beats "mat" (8).
-        assert_eq!(best_answer(context, &w, &[start.clone()], &[end.clone()], 20, 2).unwrap().text, "cat sat");
+        assert_eq!(best_answer(context, &w, from_ref(&start), from_ref(&end), 20, 2).unwrap().text, "cat sat");
         // n_best 1: only start "cat" and end "mat".
-        assert_eq!(best_answer(context, &w, &[start.clone()], &[end.clone()], 1, 30).unwrap().text, "cat sat on the mat");
-        let a = best_answer(context, &w, &[start.clone()], &[end.clone()], 1, 4).unwrap();
+        assert_eq!(best_answer(context, &w, from_ref(&start), from_ref(&end), 1, 30).unwrap().text, "cat sat on the mat");
+        let a = best_answer(context, &w, from_ref(&start), from_ref(&end), 1, 4).unwrap();
         assert_eq!(a.text, "", "no candidate span");
         assert_eq!(a.best, None);
         assert_eq!(a.best_score, f64::NEG_INFINITY);
@@ -405,7 +446,7 @@ mod tests {
         let end = vec![0f32, 9., 9., 0., 1., 4., 0., 0., 6., 9.];
         // A null score equal to the best span's gives "" (strictly greater wins).
         start[0] = 11.0;
-        let a = best_answer(context, &w, &[start.clone()], &[end.clone()], 20, 30).unwrap();
+        let a = best_answer(context, &w, from_ref(&start), from_ref(&end), 20, 30).unwrap();
         assert_eq!(a.text, "");
         assert_eq!(a.null_score, 11.0);
         start[0] = 10.5;
@@ -437,7 +478,7 @@ mod tests {
         let a = best_answer(context, &w, &[t0, t1], &[u0, u1], 20, 30).unwrap();
         assert_eq!(a.best, Some((0, 2, 3)));
         assert_eq!(a.text, "c d");
-        assert!(best_answer(context, &w, &[s0.clone()], &[e0.clone()], 20, 30).is_err(), "rows != windows");
+        assert!(best_answer(context, &w, from_ref(&s0), from_ref(&e0), 20, 30).is_err(), "rows != windows");
         assert!(best_answer(context, &w, &[s0, s1[..3].to_vec()], &[e0, e1], 20, 30).is_err(), "short logits");
     }
 

@@ -2,7 +2,7 @@
 //! rust-tch): the tiny models, specs, running a binary or a Python
 //! implementation on a spec, and comparing probes. A test that lacks what it
 //! needs (the project's .venv python, the prepared data) prints why and
-//! returns: see [`models`].
+//! returns, or fails with why under [`require_all`]: see [`models`], [`skip`].
 //!
 //! Models: $MLBENCH_TEST_MODELS when set (as the Go tests: a directory with
 //! bert-qa/ and gpt2/, used as it is), else the tiny models, made once into
@@ -25,7 +25,20 @@ pub fn python() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
+/// Whether a test that cannot run must fail instead of skipping, as in the Go
+/// and Python tests: MLBENCH_REQUIRE_ALL=1 (`./build.sh test` sets it), or CI
+/// set (to anything but "", "0" or "false").
+pub fn require_all() -> bool {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
+    std::env::var("MLBENCH_REQUIRE_ALL").is_ok_and(|v| v == "1") || set("CI")
+}
+
+/// Says why the calling test cannot run here, which then returns; under
+/// [`require_all`] it fails the test with that reason instead.
 pub fn skip(why: &str) {
+    if require_all() {
+        panic!("cannot run: {why} (MLBENCH_REQUIRE_ALL=1 or CI: a test that cannot run fails)");
+    }
     eprintln!("SKIP: {why}");
 }
 
@@ -34,8 +47,12 @@ fn missing() -> Option<String> {
     if python().is_none() {
         return Some("no .venv/bin/python".into());
     }
-    for f in ["data/processed/squad_v2_dev/dev-v2.0.json", "data/processed/prompts/prompts.json",
-        "data/processed/tokenizers/bert-base-uncased/tokenizer.json", "data/processed/tokenizers/gpt2/tokenizer.json"] {
+    for f in [
+        "data/processed/squad_v2_dev/dev-v2.0.json",
+        "data/processed/prompts/prompts.json",
+        "data/processed/tokenizers/bert-base-uncased/tokenizer.json",
+        "data/processed/tokenizers/gpt2/tokenizer.json",
+    ] {
         if !repo().join(f).exists() {
             return Some(format!("no {f} (mlbench data prepare)"));
         }
@@ -50,9 +67,14 @@ fn tiny_models() -> &'static Result<PathBuf, String> {
             return Ok(PathBuf::from(d));
         }
         let dir = std::env::temp_dir().join("mlbench-llm-tiny");
-        let out = Command::new(python().unwrap()).arg(repo().join("reference/python/models.py"))
-            .args(["--tiny", "--out"]).arg(&dir).arg("--tokenizers").arg(repo().join("data/processed/tokenizers"))
-            .output().map_err(|e| e.to_string())?;
+        let out = Command::new(python().unwrap())
+            .arg(repo().join("reference/python/models.py"))
+            .args(["--tiny", "--out"])
+            .arg(&dir)
+            .arg("--tokenizers")
+            .arg(repo().join("data/processed/tokenizers"))
+            .output()
+            .map_err(|e| e.to_string())?;
         if !out.status.success() {
             return Err(format!("models.py --tiny failed: {}", String::from_utf8_lossy(&out.stderr)));
         }
@@ -123,8 +145,18 @@ pub fn run_spec(cmd: &mut Command, spec: &Path) -> Value {
 /// Runs the Rust binary bin as impl `name` and the Python implementation
 /// reference/python/<script> as `py_name` on the same spec of task on the
 /// tiny models; None (after printing why) when the test cannot run here.
-pub fn against_python(bin: &str, name: &str, script: &str, py_name: &str, task: &str, params: Value, warmup: usize, reps: usize)
-    -> Option<(Value, Value)> {
+/// (Each argument is one field of the two specs, hence their number.)
+#[allow(clippy::too_many_arguments)]
+pub fn against_python(
+    bin: &str,
+    name: &str,
+    script: &str,
+    py_name: &str,
+    task: &str,
+    params: Value,
+    warmup: usize,
+    reps: usize,
+) -> Option<(Value, Value)> {
     let models = models()?;
     let md = model_dir(models, task);
     let dir = scratch(&format!("{name}-{}", task.replace('/', "-")));

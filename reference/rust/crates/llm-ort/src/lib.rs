@@ -20,7 +20,11 @@ pub use mlbench_llm::TOKENIZERS_CRATE_VERSION;
 
 /// The execution providers a session gets: CUDA first when device is cuda.
 fn providers(spec: &Spec) -> Vec<&'static str> {
-    if spec.device == "cuda" { vec!["CUDAExecutionProvider", "CPUExecutionProvider"] } else { vec!["CPUExecutionProvider"] }
+    if spec.device == "cuda" {
+        vec!["CUDAExecutionProvider", "CPUExecutionProvider"]
+    } else {
+        vec!["CPUExecutionProvider"]
+    }
 }
 
 /// One session as every language makes it: intra-op threads = spec.threads,
@@ -29,11 +33,15 @@ fn providers(spec: &Spec) -> Vec<&'static str> {
 fn session(spec: &Spec, env: &ort::environment::Environment) -> Res<Session> {
     let model = Path::new(spec.input("model_dir")?).join("model.onnx");
     let mut b = Session::builder(env)?
-        .with_intra_threads(spec.threads).map_err(|e| e.to_string())?
-        .with_inter_threads(1).map_err(|e| e.to_string())?
-        .with_parallel_execution(false).map_err(|e| e.to_string())?
+        .with_intra_threads(spec.threads)
+        .map_err(|e| e.to_string())?
+        .with_inter_threads(1)
+        .map_err(|e| e.to_string())?
+        .with_parallel_execution(false)
+        .map_err(|e| e.to_string())?
         // ort's Level3 is ORT_ENABLE_LAYOUT since 2.0.0-rc.11; All is ORT_ENABLE_ALL (99).
-        .with_optimization_level(GraphOptimizationLevel::All).map_err(|e| e.to_string())?;
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| e.to_string())?;
     if spec.device == "cuda" {
         use ort::ep::ExecutionProvider;
         if !ort::ep::CUDA::is_available()? {
@@ -62,8 +70,12 @@ pub fn run(spec: &Spec) -> Res<Result> {
         run_gpt2(spec, &mut result, || Ok((load_tokenizer(tok_path)?, Gpt2::new(session(spec, &env)?, model_dir)?)))?;
     }
     let prov = providers(spec);
-    for (k, v) in [("intra_op_num_threads", json!(spec.threads)), ("inter_op_num_threads", json!(1)),
-        ("graph_optimization_level", json!("ORT_ENABLE_ALL")), ("providers", json!(prov))] {
+    for (k, v) in [
+        ("intra_op_num_threads", json!(spec.threads)),
+        ("inter_op_num_threads", json!(1)),
+        ("graph_optimization_level", json!("ORT_ENABLE_ALL")),
+        ("providers", json!(prov)),
+    ] {
         result.params.insert(k.into(), v);
     }
     result.notes.push(format!(
@@ -71,7 +83,10 @@ pub fn run(spec: &Spec) -> Res<Result> {
          intra_op_num_threads={}, inter_op_num_threads=1, sequential, ORT_ENABLE_ALL; tokenizers crate \
          {TOKENIZERS_CRATE_VERSION} (byte offsets); inputs borrowed from Rust vectors, outputs copied out \
          (gpt2: the present.* outputs fed back as past_key_values.* without copies)",
-        lib.display(), prov[0], spec.threads));
+        lib.display(),
+        prov[0],
+        spec.threads
+    ));
     Ok(result)
 }
 
@@ -125,7 +140,8 @@ impl Gpt2 {
         if embd % heads != 0 {
             return Err(format!("{model_dir}/config.json: n_embd {embd} not a multiple of n_head {heads}").into());
         }
-        let past_names: Vec<String> = sess.inputs().iter().map(|i| i.name().to_string()).filter(|n| n.starts_with("past_key_values.")).collect();
+        let past_names: Vec<String> =
+            sess.inputs().iter().map(|i| i.name().to_string()).filter(|n| n.starts_with("past_key_values.")).collect();
         let present_names = past_names.iter().map(|n| n.replacen("past_key_values.", "present.", 1)).collect();
         Ok(Gpt2 { sess, heads, head_dim: embd / heads, past_names, present_names, past: vec![], n_past: 0, logits: None })
     }
@@ -134,7 +150,9 @@ impl Gpt2 {
 impl CausalLm for Gpt2 {
     /// An empty cache: past tensors with a zero-length past dimension.
     fn reset(&mut self) -> Res<()> {
-        self.past = self.past_names.iter()
+        self.past = self
+            .past_names
+            .iter()
             .map(|_| Tensor::<f32>::from_array(([1, self.heads, 0, self.head_dim], Vec::<f32>::new())).map(|t| t.into_dyn()))
             .collect::<ort::Result<_>>()?;
         self.n_past = 0;

@@ -38,8 +38,11 @@ pub fn library_path() -> Res<PathBuf> {
             }
         }
     }
-    Err(format!("ONNX Runtime library not found: set ORT_DYLIB_PATH or MLBENCH_ORT_LIB to {WANTED_LIBRARY}, \
-        or run ./build.sh so .venv has the onnxruntime wheel").into())
+    Err(format!(
+        "ONNX Runtime library not found: set ORT_DYLIB_PATH or MLBENCH_ORT_LIB to {WANTED_LIBRARY}, \
+        or run ./build.sh so .venv has the onnxruntime wheel"
+    )
+    .into())
 }
 
 /// dir and its parents up to the root, at most 6.
@@ -50,8 +53,13 @@ fn ancestors(dir: &Path) -> Vec<PathBuf> {
 /// venv/lib/python3*/site-packages/onnxruntime/capi, sorted.
 fn venv_capi_dirs(venv: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(venv.join("lib"))
-        .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
-            .map(|e| e.path().join("site-packages").join("onnxruntime").join("capi")).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+                .map(|e| e.path().join("site-packages").join("onnxruntime").join("capi"))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -63,8 +71,12 @@ fn lib_in(dir: &Path) -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
-    let mut m: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so."))).collect();
+    let mut m: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so.")))
+        .collect();
     m.sort();
     m.pop()
 }

@@ -1,7 +1,8 @@
 //! End-to-end checks against python-ort (reference/python/llm_ort.py) on the
 //! tiny models of `models.py --tiny` (mlbench_llm::testkit). Each test prints
-//! why and returns when what it needs is absent: the ONNX Runtime library,
-//! the project's .venv python, the prepared data (SQuAD, prompts, tokenizers).
+//! why and returns when what it needs is absent (fails instead under
+//! MLBENCH_REQUIRE_ALL=1): the ONNX Runtime library, the project's .venv
+//! python, the prepared data (SQuAD, prompts, tokenizers).
 
 use mlbench_llm::testkit::*;
 use serde_json::{json, Value};
@@ -27,8 +28,15 @@ fn rust_and_python(task: &str, params: Value, warmup: usize, reps: usize) -> Opt
 
 #[test]
 fn bert_qa_matches_python_ort() {
-    let Some((rs, py)) = rust_and_python("llm/bert-qa", json!({"max_length": 384, "stride": 128, "n_best": 20,
-        "max_answer_length": 30, "limit": 24, "trained": false}), 1, 2) else { return };
+    let Some((rs, py)) = rust_and_python(
+        "llm/bert-qa",
+        json!({"max_length": 384, "stride": 128, "n_best": 20,
+        "max_answer_length": 30, "limit": 24, "trained": false}),
+        1,
+        2,
+    ) else {
+        return;
+    };
     check_probes(&rs, &py, &["start_logits", "end_logits"], 1e-3);
     check_bert_qa_shape(&rs, &py, 24, 2);
     assert_eq!(rs["framework"], "onnxruntime");
@@ -81,8 +89,14 @@ for i in json.loads(sys.argv[4]):
                      [q.context[a:b] for a, b in w.offsets.tolist()]] for w in ws])
 print(json.dumps(out))
 "#;
-    let out = Command::new(python().unwrap()).args(["-c", script]).arg(repo().join("reference/python")).arg(&tok_path).arg(&squad)
-        .arg(serde_json::to_string(&pick).unwrap()).output().unwrap();
+    let out = Command::new(python().unwrap())
+        .args(["-c", script])
+        .arg(repo().join("reference/python"))
+        .arg(&tok_path)
+        .arg(&squad)
+        .arg(serde_json::to_string(&pick).unwrap())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let want: Value = serde_json::from_slice(&out.stdout).unwrap();
     let tok = tokenizers::Tokenizer::from_file(&tok_path).unwrap();

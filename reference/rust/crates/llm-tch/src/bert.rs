@@ -38,8 +38,11 @@ impl BertConfig {
             gelu: weights::gelu_kind(weights::string(&cfg, "hidden_act", "gelu")?)?,
         };
         if c.hidden_size % c.num_attention_heads != 0 {
-            return Err(format!("{model_dir}/config.json: hidden_size {} not a multiple of num_attention_heads {}",
-                c.hidden_size, c.num_attention_heads).into());
+            return Err(format!(
+                "{model_dir}/config.json: hidden_size {} not a multiple of num_attention_heads {}",
+                c.hidden_size, c.num_attention_heads
+            )
+            .into());
         }
         let pos = weights::string(&cfg, "position_embedding_type", "absolute")?;
         if pos != "absolute" {
@@ -50,10 +53,22 @@ impl BertConfig {
 }
 
 struct Layer {
-    q_w: Tensor, q_b: Tensor, k_w: Tensor, k_b: Tensor, v_w: Tensor, v_b: Tensor, // attention.self.{query,key,value}
-    ao_w: Tensor, ao_b: Tensor, ln1_w: Tensor, ln1_b: Tensor, // attention.output.{dense,LayerNorm}
-    i_w: Tensor, i_b: Tensor, // intermediate.dense
-    o_w: Tensor, o_b: Tensor, ln2_w: Tensor, ln2_b: Tensor, // output.{dense,LayerNorm}
+    q_w: Tensor,
+    q_b: Tensor,
+    k_w: Tensor,
+    k_b: Tensor,
+    v_w: Tensor,
+    v_b: Tensor, // attention.self.{query,key,value}
+    ao_w: Tensor,
+    ao_b: Tensor,
+    ln1_w: Tensor,
+    ln1_b: Tensor, // attention.output.{dense,LayerNorm}
+    i_w: Tensor,
+    i_b: Tensor, // intermediate.dense
+    o_w: Tensor,
+    o_b: Tensor,
+    ln2_w: Tensor,
+    ln2_b: Tensor, // output.{dense,LayerNorm}
 }
 
 /// BertForQuestionAnswering: a BERT encoder (no pooler) and qa_outputs,
@@ -151,11 +166,7 @@ impl Bert {
         let s = n as i64;
         let input = |v: &[i64]| -> Res<Tensor> { Ok(Tensor::f_from_slice(v)?.f_view([1, s])?.f_to(self.device)?) };
         // transformers drops a mask of all ones (sdpa then attends everywhere); otherwise padding is masked out.
-        let mask = if attention_mask.iter().all(|&m| m != 0) {
-            None
-        } else {
-            Some(input(attention_mask)?.f_ne(0)?.f_view([1, 1, 1, s])?)
-        };
+        let mask = if attention_mask.iter().all(|&m| m != 0) { None } else { Some(input(attention_mask)?.f_ne(0)?.f_view([1, 1, 1, s])?) };
         let (x, tt) = (input(ids)?, input(type_ids)?);
         // BertEmbeddings: (word + token type) + position, then LayerNorm (no dropout at inference).
         let mut h = Tensor::f_embedding(&self.word, &x, -1, false, false)?

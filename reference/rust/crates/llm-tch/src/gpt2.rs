@@ -53,12 +53,18 @@ impl Gpt2Config {
 }
 
 struct Block {
-    ln1_w: Tensor, ln1_b: Tensor,
-    attn_w: Tensor, attn_b: Tensor, // attn.c_attn, Conv1D [E, 3E]
-    proj_w: Tensor, proj_b: Tensor, // attn.c_proj [E, E]
-    ln2_w: Tensor, ln2_b: Tensor,
-    fc_w: Tensor, fc_b: Tensor, // mlp.c_fc [E, I]
-    mproj_w: Tensor, mproj_b: Tensor, // mlp.c_proj [I, E]
+    ln1_w: Tensor,
+    ln1_b: Tensor,
+    attn_w: Tensor,
+    attn_b: Tensor, // attn.c_attn, Conv1D [E, 3E]
+    proj_w: Tensor,
+    proj_b: Tensor, // attn.c_proj [E, E]
+    ln2_w: Tensor,
+    ln2_b: Tensor,
+    fc_w: Tensor,
+    fc_b: Tensor, // mlp.c_fc [E, I]
+    mproj_w: Tensor,
+    mproj_b: Tensor, // mlp.c_proj [I, E]
     /// The attention scale.
     scale: f64,
 }
@@ -214,8 +220,8 @@ impl CausalLm for Gpt2 {
         let x = Tensor::f_from_slice(&ids)?.f_view([1, s])?.f_to(self.device)?;
         let logits = self.forward(&x)?;
         let last = logits.f_select(0, 0)?.f_select(0, s - 1)?; // [vocab]
-        // argmax returns the first maximal index (ties → the lowest id); the
-        // value coming back to the host synchronises the device.
+                                                               // argmax returns the first maximal index (ties → the lowest id); the
+                                                               // value coming back to the host synchronises the device.
         let next = last.f_argmax(0, false)?.f_int64_value(&[])?;
         self.last = Some(last);
         u32::try_from(next).map_err(|_| format!("gpt2: argmax {next}").into())

@@ -67,7 +67,11 @@ impl Weights {
             let bad = || format!("{p}: tensor {name}: bad header entry {v}");
             let dtype = v["dtype"].as_str().ok_or_else(bad)?;
             let kind = kind_of(dtype).ok_or_else(|| format!("{p}: tensor {name}: dtype {dtype}, want a float type"))?;
-            let shape = v["shape"].as_array().ok_or_else(bad)?.iter().map(|d| d.as_i64().filter(|&d| d >= 0).ok_or_else(bad))
+            let shape = v["shape"]
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|d| d.as_i64().filter(|&d| d >= 0).ok_or_else(bad))
                 .collect::<Result<Vec<i64>, _>>()?;
             let off = v["data_offsets"].as_array().filter(|o| o.len() == 2).ok_or_else(bad)?;
             let (a, b) = (off[0].as_u64().ok_or_else(bad)?, off[1].as_u64().ok_or_else(bad)?);

@@ -1,8 +1,9 @@
 //! End-to-end checks against python-transformers
 //! (reference/python/llm_transformers.py) on the tiny models of
 //! `models.py --tiny` (mlbench_llm::testkit), and the errors of a broken model
-//! directory. Each test prints why and returns when what it needs is absent:
-//! the project's .venv python, the prepared data (SQuAD, prompts, tokenizers).
+//! directory. Each test prints why and returns when what it needs is absent
+//! (fails instead under MLBENCH_REQUIRE_ALL=1): the project's .venv python,
+//! the prepared data (SQuAD, prompts, tokenizers).
 
 use mlbench_llm::testkit::*;
 use serde_json::{json, Value};
@@ -14,8 +15,15 @@ fn rust_and_python(task: &str, params: Value, warmup: usize, reps: usize) -> Opt
 
 #[test]
 fn bert_qa_matches_python_transformers() {
-    let Some((rs, py)) = rust_and_python("llm/bert-qa", json!({"max_length": 384, "stride": 128, "n_best": 20,
-        "max_answer_length": 30, "limit": 6, "trained": false}), 1, 2) else { return };
+    let Some((rs, py)) = rust_and_python(
+        "llm/bert-qa",
+        json!({"max_length": 384, "stride": 128, "n_best": 20,
+        "max_answer_length": 30, "limit": 6, "trained": false}),
+        1,
+        2,
+    ) else {
+        return;
+    };
     check_probes(&rs, &py, &["start_logits", "end_logits"], 1e-4);
     check_bert_qa_shape(&rs, &py, 6, 2);
     assert_eq!(rs["framework"], "tch");
@@ -79,8 +87,9 @@ fn run_err(task: &str, model_dir: &Path, dir: &Path) -> String {
 fn broken_models_give_errors() {
     let Some(models) = models() else { return };
     let dir = scratch("llm-tch-broken");
-    for (task, model, weight) in [("llm/bert-qa", "bert-qa", "bert.encoder.layer.1.output.dense.weight"),
-        ("llm/gpt2", "gpt2", "transformer.h.1.attn.c_attn.weight")] {
+    for (task, model, weight) in
+        [("llm/bert-qa", "bert-qa", "bert.encoder.layer.1.output.dense.weight"), ("llm/gpt2", "gpt2", "transformer.h.1.attn.c_attn.weight")]
+    {
         let from = models.join(model);
         let d = dir.join(format!("{model}-no-file"));
         broken_copy(&from, &d, None);
@@ -126,12 +135,14 @@ fn broken_models_give_errors() {
 }
 
 #[test]
-fn cuda_without_a_gpu_is_an_error() {
+fn cuda_device_only_with_a_gpu() {
+    let d = llm_tch::device("cuda");
     if tch::Cuda::is_available() {
-        return skip("a CUDA device is present");
+        assert_eq!(d.unwrap(), tch::Device::Cuda(0));
+    } else {
+        let e = d.unwrap_err().to_string();
+        assert!(e.contains("cuda"), "{e}");
     }
-    let e = llm_tch::device("cuda").unwrap_err().to_string();
-    assert!(e.contains("cuda"), "{e}");
 }
 
 /// The cache: a prompt fed whole, or in chunks (the explicit causal mask
