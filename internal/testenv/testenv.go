@@ -14,8 +14,15 @@ import (
 )
 
 // RequireAll reports whether every test must run: MLBENCH_REQUIRE_ALL=1,
-// or CI set (CI runs ./build.sh test, which sets the former too).
-func RequireAll() bool { return os.Getenv("MLBENCH_REQUIRE_ALL") == "1" || os.Getenv("CI") != "" }
+// or CI set to anything but "", "0" or "false" (the rule of the pytest
+// conftest and the Rust test kit too).
+func RequireAll() bool {
+	if os.Getenv("MLBENCH_REQUIRE_ALL") == "1" {
+		return true
+	}
+	ci := os.Getenv("CI")
+	return ci != "" && ci != "0" && ci != "false"
+}
 
 // Skip skips the test with the reason, or fails it under RequireAll.
 func Skip(t testing.TB, format string, args ...any) {
