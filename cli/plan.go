@@ -91,12 +91,17 @@ func mergeCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintf(c.App.ErrWriter, "merged %d results into %s\n", len(results), o.Out)
+			page, err := writeHTMLPage(o.Out, results, "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "HTML report: %s\n", page)
 			if err := report.Write(c.App.Writer, results, f); err != nil {
 				return err
 			}
 			failed := 0
 			for _, r := range results {
-				if r.Status != bench.StatusOK {
+				if r.Status == bench.StatusFailed { // unverified is not a failure
 					failed++
 				}
 			}

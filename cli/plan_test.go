@@ -58,4 +58,8 @@ func TestMergeOfLostJobsFails(t *testing.T) {
 	assert.Equal(t, ExitFailed, code, errOut)
 	assert.Contains(t, md, "FAILED: no result: pipeline job classical_linreg ended without results")
 	assert.FileExists(t, filepath.Join(out, "run.json"))
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	require.NoError(t, err, "the merge writes the HTML report too")
+	assert.Contains(t, string(page), "classical/linreg")
+	assert.Contains(t, errOut, "HTML report: "+filepath.Join(out, "report.html"))
 }

@@ -37,23 +37,29 @@ func writeReport(c *cli.Context, dir string, rs []*bench.Result, f report.Format
 		}
 		return report.Write(c.App.Writer, rs, f)
 	}
-	run, err := report.LoadRunInfo(dir)
+	out, err := writeHTMLPage(dir, rs, c.String("output"))
 	if err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	if err := report.WriteHTML(&b, rs, report.Page{Source: dir, Run: run}); err != nil {
-		return err
-	}
-	out := c.String("output")
-	if out == "" {
-		out = filepath.Join(dir, "report.html")
-	}
-	if err := report.WriteFile(out, b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, out)
 	return nil
+}
+
+// writeHTMLPage writes the HTML report of the results rs of the run in dir
+// to out (DIR/report.html when empty) atomically, and returns its path.
+func writeHTMLPage(dir string, rs []*bench.Result, out string) (string, error) {
+	run, err := report.LoadRunInfo(dir)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := report.WriteHTML(&b, rs, report.Page{Source: dir, Run: run}); err != nil {
+		return "", err
+	}
+	if out == "" {
+		out = filepath.Join(dir, "report.html")
+	}
+	return out, report.WriteFile(out, b.Bytes())
 }
 
 // writeCompareHTML writes the HTML comparison of two runs to --output

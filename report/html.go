@@ -31,10 +31,29 @@ type RunInfo struct {
 	Reps       int               `json:"reps"`
 	Warmup     int               `json:"warmup"`
 	Timeout    string            `json:"timeout"`
-	Jobs       int               `json:"jobs"`
+	Jobs       JobCount          `json:"jobs"`
 	Skipped    map[string]string `json:"skipped"`
 	ThreadEnv  []string          `json:"thread_env"`
 	Parts      []RunInfo         `json:"parts"`
+}
+
+// JobCount is run.json's "jobs": a count in a run's run.json, the list of
+// jobs (each with its host) in a merged one (mlbench merge).
+type JobCount int
+
+// UnmarshalJSON takes a number or an array (its length).
+func (n *JobCount) UnmarshalJSON(b []byte) error {
+	var list []json.RawMessage
+	if err := json.Unmarshal(b, &list); err == nil {
+		*n = JobCount(len(list))
+		return nil
+	}
+	var i int
+	if err := json.Unmarshal(b, &i); err != nil {
+		return fmt.Errorf("jobs: want a number or a list: %v", err)
+	}
+	*n = JobCount(i)
+	return nil
 }
 
 // LoadRunInfo reads dir/run.json; it returns nil and no error when the

@@ -479,3 +479,22 @@ func TestPeakGPUMemColumn(t *testing.T) {
 	assert.NotContains(t, md, "different hosts")
 	assert.Equal(t, int64(3<<29), jsonRows(t, rs)["llm/bert-qa  go-ort"].PeakGPUMemBytes)
 }
+
+// A merged directory's run.json (mlbench merge) lists its jobs; a run's
+// counts them. Both load.
+func TestLoadRunInfoOfARunAndOfAMerge(t *testing.T) {
+	for body, want := range map[string]JobCount{
+		`{"size": "quick", "jobs": 7}`: 7,
+		`{"size": "quick", "jobs": [{"task": "a", "impl": "x"}, {"task": "b", "impl": "y"}], "parts": [{"dir": "d", "run": {}}]}`: 2,
+	} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "run.json"), []byte(body), 0o644))
+		ri, err := LoadRunInfo(dir)
+		require.NoError(t, err, body)
+		assert.Equal(t, want, ri.Jobs)
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "run.json"), []byte(`{"jobs": "many"}`), 0o644))
+	_, err := LoadRunInfo(dir)
+	assert.ErrorContains(t, err, "jobs: want a number or a list")
+}
