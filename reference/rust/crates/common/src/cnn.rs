@@ -149,6 +149,8 @@ pub fn normalize(x: &[u8], mean: [f32; 3], std: [f32; 3]) -> Vec<f32> {
 
 /// A tiny fixed problem for the crates' tests, with expected values computed
 /// independently by PyTorch (testdata/cnn_fixture.py, torch 2.11.0, CPU).
+/// The values are written as PyTorch printed them, digits f32 cannot hold included.
+#[allow(clippy::excessive_precision)]
 pub mod fixture {
     use super::PARAMS;
 
@@ -241,6 +243,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)]
     fn fixture_weights_as_torch() {
         // First values printed by testdata/cnn_fixture.py's weights().
         let w = fixture::weights();

@@ -104,33 +104,6 @@ pub fn loaded_version(p: &Path) -> Res<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_from_file_name() {
-        assert_eq!(version_from_path(Path::new("/x/capi/libonnxruntime.so.1.30.0")), "1.30.0");
-        assert_eq!(version_from_path(Path::new("/x/libonnxruntime.so")), "");
-    }
-
-    #[test]
-    fn finds_the_library_in_a_venv() {
-        let root = std::env::temp_dir().join(format!("mlb-ortlib-{}", std::process::id()));
-        let capi = root.join(".venv/lib/python3.11/site-packages/onnxruntime/capi");
-        std::fs::create_dir_all(&capi).unwrap();
-        assert_eq!(lib_in(&capi), None);
-        std::fs::write(capi.join("libonnxruntime.so.1.29.0"), b"").unwrap();
-        assert_eq!(lib_in(&capi), Some(capi.join("libonnxruntime.so.1.29.0")));
-        std::fs::write(capi.join("libonnxruntime.so.1.31.0"), b"").unwrap();
-        assert_eq!(lib_in(&capi), Some(capi.join("libonnxruntime.so.1.31.0")), "the highest");
-        std::fs::write(capi.join(WANTED_LIBRARY), b"").unwrap();
-        assert_eq!(lib_in(&capi), Some(capi.join(WANTED_LIBRARY)), "the wanted one first");
-        assert_eq!(venv_capi_dirs(&root.join(".venv")), vec![capi.clone()]);
-        std::fs::remove_dir_all(&root).unwrap();
-    }
-}
-
 /// The CUDA 13 and cuDNN 9 libraries ONNX Runtime's CUDA provider needs (it
 /// has no RUNPATH), in load order, relative to the wheel's site-packages:
 /// the list of onnxruntime.preload_dlls() on Linux, as ort/cuda.go (Go).
@@ -160,4 +133,31 @@ pub fn preload_cuda(lib: &Path) -> Res<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_file_name() {
+        assert_eq!(version_from_path(Path::new("/x/capi/libonnxruntime.so.1.30.0")), "1.30.0");
+        assert_eq!(version_from_path(Path::new("/x/libonnxruntime.so")), "");
+    }
+
+    #[test]
+    fn finds_the_library_in_a_venv() {
+        let root = std::env::temp_dir().join(format!("mlb-ortlib-{}", std::process::id()));
+        let capi = root.join(".venv/lib/python3.11/site-packages/onnxruntime/capi");
+        std::fs::create_dir_all(&capi).unwrap();
+        assert_eq!(lib_in(&capi), None);
+        std::fs::write(capi.join("libonnxruntime.so.1.29.0"), b"").unwrap();
+        assert_eq!(lib_in(&capi), Some(capi.join("libonnxruntime.so.1.29.0")));
+        std::fs::write(capi.join("libonnxruntime.so.1.31.0"), b"").unwrap();
+        assert_eq!(lib_in(&capi), Some(capi.join("libonnxruntime.so.1.31.0")), "the highest");
+        std::fs::write(capi.join(WANTED_LIBRARY), b"").unwrap();
+        assert_eq!(lib_in(&capi), Some(capi.join(WANTED_LIBRARY)), "the wanted one first");
+        assert_eq!(venv_capi_dirs(&root.join(".venv")), vec![capi.clone()]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
