@@ -210,9 +210,20 @@ func seriesFigure(s *section, key string) *figure {
 		return nil
 	}
 	p.X.Tick.Marker = integerTicks{}
+	widenNarrowRange(&p.Y.Min, &p.Y.Max)
 	p.Add(plotter.NewGrid())
 	return &figure{Name: figName(s, key), Title: title, Plot: p, W: figWidth, H: 300, Legend: leg,
 		Caption: fmt.Sprintf("The series %s of each implementation, one point per epoch.", key)}
+}
+
+// widenNarrowRange widens an axis range narrower than 1% of its magnitude
+// (one epoch of five implementations that agree to 1e-3) to that 1%, so
+// that the default ticks, which show three significant digits, differ.
+func widenNarrowRange(lo, hi *float64) {
+	mid := (*lo + *hi) / 2
+	if w := 0.01 * math.Abs(mid); *hi-*lo < w {
+		*lo, *hi = mid-w/2, mid+w/2
+	}
 }
 
 // implLabel is the implementation id, marked when its result failed.

@@ -498,3 +498,18 @@ func TestLoadRunInfoOfARunAndOfAMerge(t *testing.T) {
 	_, err := LoadRunInfo(dir)
 	assert.ErrorContains(t, err, "jobs: want a number or a list")
 }
+
+// An epoch series whose values agree to 1e-3 (a one-epoch quick run) gets
+// an axis wide enough for tick labels that differ.
+func TestWidenNarrowRange(t *testing.T) {
+	lo, hi := 1.8297, 1.8304
+	widenNarrowRange(&lo, &hi)
+	assert.InDelta(t, 0.0183005, hi-lo, 1e-9)
+	assert.InDelta(t, 1.83005, (lo+hi)/2, 1e-9)
+	lo, hi = 0.2, 0.7
+	widenNarrowRange(&lo, &hi)
+	assert.Equal(t, []float64{0.2, 0.7}, []float64{lo, hi}, "a wide range is kept")
+	lo, hi = 0, 0
+	widenNarrowRange(&lo, &hi)
+	assert.Equal(t, []float64{0, 0}, []float64{lo, hi}, "zero stays zero (gonum pads it)")
+}
