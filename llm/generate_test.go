@@ -118,9 +118,12 @@ func TestAskAndRunBertQA(t *testing.T) {
 	c := specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "squad": squad}, map[string]any{"trained": true})
 	c.Spec.Warmup, c.Spec.Reps = 1, 2
 	tok, m := &wordTok{}, &spanModel{target: 1000 + int64(len("Google."))}
-	require.NoError(t, RunBertQA(c, func(sp *QASpec) (Tokenizer, QAModel, error) {
+	require.NoError(t, RunBertQA(c, func(p string) (Tokenizer, error) {
+		assert.Equal(t, "t", p)
+		return tok, nil
+	}, func(sp *QASpec) (QAModel, error) {
 		assert.Equal(t, "m", sp.ModelDir)
-		return tok, m, nil
+		return m, nil
 	}))
 	assert.True(t, tok.closed && m.closed, "the workload closes what load made")
 	ph := c.Result.Phases
@@ -137,12 +140,16 @@ func TestAskAndRunBertQA(t *testing.T) {
 
 	c = specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "squad": squad}, nil)
 	c.Spec.Reps = 1
-	require.NoError(t, RunBertQA(c, func(*QASpec) (Tokenizer, QAModel, error) { return &wordTok{}, &spanModel{}, nil }))
+	require.NoError(t, RunBertQA(c, func(string) (Tokenizer, error) { return &wordTok{}, nil },
+		func(*QASpec) (QAModel, error) { return &spanModel{}, nil }))
 	assert.Equal(t, map[string]string{"em": "random weights", "f1": "random weights"}, c.Result.NotApplicable)
 
 	c = specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "squad": squad}, nil)
-	err := RunBertQA(c, func(*QASpec) (Tokenizer, QAModel, error) { return nil, nil, errors.New("no model") })
+	opened := &wordTok{}
+	err := RunBertQA(c, func(string) (Tokenizer, error) { return opened, nil },
+		func(*QASpec) (QAModel, error) { return nil, errors.New("no model") })
 	assert.ErrorContains(t, err, "load: no model")
+	assert.True(t, opened.closed, "the tokenizer is closed when the model fails")
 }
 
 func TestRunGPT2(t *testing.T) {
@@ -152,7 +159,8 @@ func TestRunGPT2(t *testing.T) {
 	c := specContext(map[string]string{"model_dir": "m", "tokenizer": "t", "prompts": prompts}, map[string]any{"new_tokens": 4.0})
 	c.Spec.Warmup, c.Spec.Reps = 1, 1
 	m := &countLM{vocab: 100000, failAt: -1}
-	require.NoError(t, RunGPT2(c, func(*GenSpec) (Tokenizer, CausalLM, error) { return &wordTok{}, m, nil }))
+	require.NoError(t, RunGPT2(c, func(string) (Tokenizer, error) { return &wordTok{}, nil },
+		func(*GenSpec) (CausalLM, error) { return m, nil }))
 	assert.True(t, m.closed)
 	ph := c.Result.Phases
 	assert.Len(t, ph["ttft"], 2)

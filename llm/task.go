@@ -42,22 +42,18 @@ type Question struct {
 }
 
 // RunBertQA is the llm/bert-qa workload of docs/LLM.md on one backend: it
-// reads the spec, times load (the tokenizer and the model, which load
-// returns; it frees what it made when it fails) as the "load" phase, runs
+// reads the spec, times opening the tokenizer and the model as the "load"
+// phase, runs
 // the warm-up requests and the timed passes over the questions with Ask,
 // then records the latency metrics, the SQuAD scores (trained weights only)
 // and the probes.
-func RunBertQA(c *worker.Context, load func(sp *QASpec) (Tokenizer, QAModel, error)) error {
+func RunBertQA(c *worker.Context, openTok func(path string) (Tokenizer, error), openModel func(sp *QASpec) (QAModel, error)) error {
 	sp, err := ReadQASpec(c)
 	if err != nil {
 		return err
 	}
-	var tok Tokenizer
-	var m QAModel
-	if err := c.Time(true, "load", func() (err error) {
-		tok, m, err = load(sp)
-		return err
-	}); err != nil {
+	tok, m, err := timedLoad(c, sp.Tokenizer, openTok, func() (QAModel, error) { return openModel(sp) })
+	if err != nil {
 		return err
 	}
 	defer tok.Close()
@@ -100,6 +96,23 @@ func RunBertQA(c *worker.Context, load func(sp *QASpec) (Tokenizer, QAModel, err
 	return nil
 }
 
+// timedLoad opens the tokenizer at tokPath, then the model, as the "load"
+// phase; when the model fails the tokenizer is closed again.
+func timedLoad[M any](c *worker.Context, tokPath string, openTok func(string) (Tokenizer, error), openModel func() (M, error)) (Tokenizer, M, error) {
+	var tok Tokenizer
+	var m M
+	err := c.Time(true, "load", func() (err error) {
+		if tok, err = openTok(tokPath); err != nil {
+			return err
+		}
+		if m, err = openModel(); err != nil {
+			tok.Close()
+		}
+		return err
+	})
+	return tok, m, err
+}
+
 func appendHead(dst []float64, v []float32, n int) []float64 {
 	for _, x := range v[:min(n, len(v))] {
 		dst = append(dst, float64(x))
@@ -137,21 +150,18 @@ func qaMetrics(c *worker.Context, questions, windows int, em, f1 float64) error 
 }
 
 // RunGPT2 is the llm/gpt2 workload of docs/LLM.md on one backend: it reads
-// the spec, times load as the "load" phase, runs the warm-up and the timed
+// the spec, times opening the tokenizer and the model as the "load" phase,
+// runs the warm-up and the timed
 // passes over the prompts (each: the "tokenize" phase, then Generate, whose
 // first step is "ttft" and later steps "per_token"), then records tokens/s,
 // the medians and the probes of the first prompt.
-func RunGPT2(c *worker.Context, load func(sp *GenSpec) (Tokenizer, CausalLM, error)) error {
+func RunGPT2(c *worker.Context, openTok func(path string) (Tokenizer, error), openModel func(sp *GenSpec) (CausalLM, error)) error {
 	sp, err := ReadGenSpec(c)
 	if err != nil {
 		return err
 	}
-	var tok Tokenizer
-	var m CausalLM
-	if err := c.Time(true, "load", func() (err error) {
-		tok, m, err = load(sp)
-		return err
-	}); err != nil {
+	tok, m, err := timedLoad(c, sp.Tokenizer, openTok, func() (CausalLM, error) { return openModel(sp) })
+	if err != nil {
 		return err
 	}
 	defer tok.Close()

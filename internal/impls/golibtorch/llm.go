@@ -77,17 +77,12 @@ func runBertQA(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunBertQA(c, func(sp *llm.QASpec) (llm.Tokenizer, llm.QAModel, error) {
-		tok, err := tokenize.Load(sp.Tokenizer)
-		if err != nil {
-			return nil, nil, err
-		}
+	return llm.RunBertQA(c, openTokenizer, func(sp *llm.QASpec) (llm.QAModel, error) {
 		m, err := models.LoadBertQA(sp.ModelDir, dev)
 		if err != nil {
-			tok.Close()
-			return nil, nil, err
+			return nil, err
 		}
-		return tok, bertQA{m}, nil
+		return bertQA{m}, nil
 	})
 }
 
@@ -104,17 +99,12 @@ func runGPT2(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunGPT2(c, func(sp *llm.GenSpec) (llm.Tokenizer, llm.CausalLM, error) {
-		tok, err := tokenize.Load(sp.Tokenizer)
-		if err != nil {
-			return nil, nil, err
-		}
+	return llm.RunGPT2(c, openTokenizer, func(sp *llm.GenSpec) (llm.CausalLM, error) {
 		m, err := models.LoadGPT2(sp.ModelDir, dev)
 		if err != nil {
-			tok.Close()
-			return nil, nil, err
+			return nil, err
 		}
-		return tok, &gpt2{m: m, dev: dev}, nil
+		return &gpt2{m: m, dev: dev}, nil
 	})
 }
 
@@ -175,4 +165,13 @@ func (g *gpt2) free() {
 func (g *gpt2) Close() error {
 	g.free()
 	return g.m.Close()
+}
+
+// openTokenizer opens a tokenizer.json for package llm's workloads.
+func openTokenizer(path string) (llm.Tokenizer, error) {
+	t, err := tokenize.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }

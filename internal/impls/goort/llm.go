@@ -69,17 +69,8 @@ func runBertQA(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunBertQA(c, func(sp *llm.QASpec) (llm.Tokenizer, llm.QAModel, error) {
-		tok, err := tokenize.Load(sp.Tokenizer)
-		if err != nil {
-			return nil, nil, err
-		}
-		m, err := newBertQA(sp.ModelDir, opts)
-		if err != nil {
-			tok.Close()
-			return nil, nil, err
-		}
-		return tok, m, nil
+	return llm.RunBertQA(c, openTokenizer, func(sp *llm.QASpec) (llm.QAModel, error) {
+		return newBertQA(sp.ModelDir, opts)
 	})
 }
 
@@ -89,16 +80,16 @@ func runGPT2(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunGPT2(c, func(sp *llm.GenSpec) (llm.Tokenizer, llm.CausalLM, error) {
-		tok, err := tokenize.Load(sp.Tokenizer)
-		if err != nil {
-			return nil, nil, err
-		}
-		m, err := newGPT2(sp.ModelDir, opts)
-		if err != nil {
-			tok.Close()
-			return nil, nil, err
-		}
-		return tok, m, nil
+	return llm.RunGPT2(c, openTokenizer, func(sp *llm.GenSpec) (llm.CausalLM, error) {
+		return newGPT2(sp.ModelDir, opts)
 	})
+}
+
+// openTokenizer opens a tokenizer.json for package llm's workloads.
+func openTokenizer(path string) (llm.Tokenizer, error) {
+	t, err := tokenize.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
