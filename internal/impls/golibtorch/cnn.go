@@ -3,6 +3,7 @@
 package golibtorch
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -389,13 +390,13 @@ func cnnLoad(c *worker.Context, dev torch.Device, mean, std []float32, d *cnnDat
 		return err
 	}
 	var trainY, testY, order []int64
-	if d.trainY, trainY, err = cnnLoadInt64s(path("train_y"), dev); err != nil {
+	if d.trainY, trainY, err = cnnLoadInt64s(path("train_y"), dev, 0); err != nil {
 		return err
 	}
-	if d.testY, testY, err = cnnLoadInt64s(path("test_y"), dev); err != nil {
+	if d.testY, testY, err = cnnLoadInt64s(path("test_y"), dev, 0); err != nil {
 		return err
 	}
-	if d.order, order, err = cnnLoadInt64s(path("order"), dev); err != nil {
+	if d.order, order, err = cnnLoadInt64s(path("order"), dev, d.nTrain); err != nil {
 		return err
 	}
 	if len(trainY) != 1 || trainY[0] != d.nTrain || len(testY) != 1 || testY[0] != d.nTest {
@@ -456,7 +457,7 @@ func cnnLoadImages(path string, dev torch.Device, mean, std *torch.Tensor) (*tor
 
 // cnnLoadInt64s reads an int64 .npy onto dev; it returns the tensor and the
 // array's shape.
-func cnnLoadInt64s(path string, dev torch.Device) (*torch.Tensor, []int64, error) {
+func cnnLoadInt64s(path string, dev torch.Device, rows int64) (*torch.Tensor, []int64, error) {
 	f, err := openNPY(path, "<i8")
 	if err != nil {
 		return nil, nil, err
@@ -470,6 +471,11 @@ func cnnLoadInt64s(path string, dev torch.Device) (*torch.Tensor, []int64, error
 	if _, err := io.ReadFull(f, raw); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if rows > 0 {
+		if err := cnnCheckRows(path, raw, rows); err != nil {
+			return nil, nil, err
+		}
+	}
 	cpu, err := torch.FromBytes(raw, torch.Int64, shape)
 	if err != nil {
 		return nil, nil, err
@@ -477,6 +483,18 @@ func cnnLoadInt64s(path string, dev torch.Device) (*torch.Tensor, []int64, error
 	defer cpu.Close()
 	t, err := cpu.To(dev)
 	return t, shape, err
+}
+
+// cnnCheckRows checks that every little-endian int64 of raw is a row index in
+// [0, rows): index_select would fail deep in libtorch on one out of range,
+// and a negative one would not mean what the reference means.
+func cnnCheckRows(path string, raw []byte, rows int64) error {
+	for i := 0; i+8 <= len(raw); i += 8 {
+		if v := int64(binary.LittleEndian.Uint64(raw[i:])); v < 0 || v >= rows {
+			return fmt.Errorf("%s: index %d out of range [0, %d)", path, v, rows)
+		}
+	}
+	return nil
 }
 
 // openNPY opens a .npy file of dtype positioned at its data.

@@ -4,6 +4,7 @@ package golibtorch
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -236,4 +237,25 @@ func cnnSum(v []float64) float64 {
 		s += x
 	}
 	return s
+}
+
+// A batch order that is not a row of the training set (here -1, which
+// numpy and torch would wrap to the last image) fails the job with one line
+// naming the file, before any training.
+func TestCNNRefusesOrderOutOfRange(t *testing.T) {
+	dir := t.TempDir()
+	in := cnnToySet(t, dir, 1)
+	for _, bad := range []float64{-1, 640} {
+		order := make([]float64, 640)
+		for i := range order {
+			order[i] = float64(i)
+		}
+		order[5] = bad
+		writeNPY(t, in["order"], "<i8", []int{1, 640}, order)
+		spec := cnnSpec(dir, "go-libtorch", in, 1)
+		err := worker.Main(writeSpec(t, spec))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), fmt.Sprintf("order.npy: index %d out of range [0, 640)", int(bad)))
+		assert.Zero(t, torch.LiveTensors(), "every tensor closed")
+	}
 }

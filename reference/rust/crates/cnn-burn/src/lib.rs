@@ -182,12 +182,14 @@ pub fn run(spec: &Spec) -> Res<Result> {
     let device = Default::default();
     Train::seed(&device, p.seed);
 
+    let mut train_rows = 0;
     let (train_x, train_y, test_x, test_y, order) = res.time(true, "load", || -> Res<_> {
         let img = |name: &str| -> Res<(Vec<f32>, usize)> {
             let a = read_npy::<f32>(spec.input(name)?)?;
             Ok((a.data, a.shape[0]))
         };
         let ((tx, tn), (vx, vn)) = (img("train_x")?, img("test_x")?);
+        train_rows = tn;
         let order = read_npy::<i64>(spec.input("order")?)?;
         Ok((
             images::<Train>(tx, tn, &p, &device),
@@ -197,7 +199,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
             order,
         ))
     })?;
-    p.check_order(&order.shape)?;
+    p.check_order(&order.shape, &order.data, train_rows)?;
     let per_epoch = order.shape[1];
 
     // A checkpoint after every epoch lets a job killed at its timeout go on

@@ -125,7 +125,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
             candle_core::safetensors::load(spec.input("init")?, &device)?,
         ))
     })?;
-    p.check_order(order.dims())?;
+    p.check_order(order.dims(), &order.flatten_all()?.to_dtype(DType::I64)?.to_vec1::<i64>()?, train_y.dim(0)?)?;
     let per_epoch = order.dim(1)?;
 
     let mut hist = History::default();

@@ -121,7 +121,8 @@ pub fn run(spec: &Spec) -> Res<Result> {
         Ok(loaded)
     })?;
     let order_shape: Vec<usize> = order.size().iter().map(|&d| d as usize).collect();
-    p.check_order(&order_shape)?;
+    let order_values = Vec::<i64>::try_from(order.flatten(0, -1).to_kind(Kind::Int64).to_device(Device::Cpu))?;
+    p.check_order(&order_shape, &order_values, train_y.size()[0] as usize)?;
 
     let mut hist = History::default();
     for (_, timed) in spec.repetitions() {

@@ -64,11 +64,17 @@ impl Params {
         Ok(p)
     }
 
-    /// Checks that the batch order (rows = epochs) covers the epochs asked for.
-    pub fn check_order(&self, shape: &[usize]) -> Res<()> {
+    /// Checks that the batch order (rows = epochs) covers the epochs asked for
+    /// and that every entry is a row of the training set (`0..rows`): a
+    /// negative index would otherwise wrap or saturate to another image.
+    pub fn check_order(&self, shape: &[usize], values: &[i64], rows: usize) -> Res<()> {
         match shape {
-            [e, _] if *e >= self.epochs => Ok(()),
-            _ => Err(format!("order has shape {shape:?}, params ask for {} epochs", self.epochs).into()),
+            [e, _] if *e >= self.epochs => {}
+            _ => return Err(format!("order has shape {shape:?}, params ask for {} epochs", self.epochs).into()),
+        }
+        match values.iter().find(|&&v| v < 0 || v as u64 >= rows as u64) {
+            Some(v) => Err(format!("order: index {v} out of range [0, {rows})").into()),
+            None => Ok(()),
         }
     }
 }
@@ -229,6 +235,19 @@ mod tests {
         assert!(Params::from_spec(&spec(json!([0.5, 0.5, 0.5]))).is_ok());
         let e = Params::from_spec(&spec(json!(["a", 0.5, 0.5, 0.5]))).unwrap_err().to_string();
         assert!(e.contains("\"mean\" must be 3 numbers"), "{e}");
+    }
+
+    #[test]
+    fn order_must_cover_the_epochs_and_index_training_rows() {
+        let mut p = Params { epochs: 1, batch_size: 2, lr: 1e-3, mean: [0.0; 3], std: [1.0; 3], seed: 0 };
+        assert!(p.check_order(&[1, 3], &[0, 2, 1], 3).is_ok());
+        for (bad, want) in [(-1i64, "index -1 out of range [0, 3)"), (3, "index 3 out of range [0, 3)")] {
+            let e = p.check_order(&[1, 3], &[0, bad, 1], 3).unwrap_err().to_string();
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+        p.epochs = 2;
+        let e = p.check_order(&[1, 3], &[0, 2, 1], 3).unwrap_err().to_string();
+        assert!(e.contains("params ask for 2 epochs"), "{e}");
     }
 
     #[test]
