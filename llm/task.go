@@ -47,7 +47,7 @@ type Question struct {
 // the warm-up requests and the timed passes over the questions with Ask,
 // then records the latency metrics, the SQuAD scores (trained weights only)
 // and the probes.
-func RunBertQA(c *worker.Context, openTok func(path string) (Tokenizer, error), openModel func(sp *QASpec) (QAModel, error)) error {
+func RunBertQA[T Tokenizer](c *worker.Context, openTok func(path string) (T, error), openModel func(sp *QASpec) (QAModel, error)) error {
 	sp, err := ReadQASpec(c)
 	if err != nil {
 		return err
@@ -97,14 +97,18 @@ func RunBertQA(c *worker.Context, openTok func(path string) (Tokenizer, error), 
 }
 
 // timedLoad opens the tokenizer at tokPath, then the model, as the "load"
-// phase; when the model fails the tokenizer is closed again.
-func timedLoad[M any](c *worker.Context, tokPath string, openTok func(string) (Tokenizer, error), openModel func() (M, error)) (Tokenizer, M, error) {
+// phase; when the model fails the tokenizer is closed again. openTok may
+// return a concrete type (tokenize.Load): a failed open then never becomes
+// a non-nil Tokenizer holding a nil pointer.
+func timedLoad[T Tokenizer, M any](c *worker.Context, tokPath string, openTok func(string) (T, error), openModel func() (M, error)) (Tokenizer, M, error) {
 	var tok Tokenizer
 	var m M
-	err := c.Time(true, "load", func() (err error) {
-		if tok, err = openTok(tokPath); err != nil {
+	err := c.Time(true, "load", func() error {
+		t, err := openTok(tokPath)
+		if err != nil {
 			return err
 		}
+		tok = t
 		if m, err = openModel(); err != nil {
 			tok.Close()
 		}
@@ -155,7 +159,7 @@ func qaMetrics(c *worker.Context, questions, windows int, em, f1 float64) error 
 // passes over the prompts (each: the "tokenize" phase, then Generate, whose
 // first step is "ttft" and later steps "per_token"), then records tokens/s,
 // the medians and the probes of the first prompt.
-func RunGPT2(c *worker.Context, openTok func(path string) (Tokenizer, error), openModel func(sp *GenSpec) (CausalLM, error)) error {
+func RunGPT2[T Tokenizer](c *worker.Context, openTok func(path string) (T, error), openModel func(sp *GenSpec) (CausalLM, error)) error {
 	sp, err := ReadGenSpec(c)
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func runBertQA(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunBertQA(c, openTokenizer, func(sp *llm.QASpec) (llm.QAModel, error) {
+	return llm.RunBertQA(c, tokenize.Load, func(sp *llm.QASpec) (llm.QAModel, error) {
 		m, err := models.LoadBertQA(sp.ModelDir, dev)
 		if err != nil {
 			return nil, err
@@ -99,7 +99,7 @@ func runGPT2(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunGPT2(c, openTokenizer, func(sp *llm.GenSpec) (llm.CausalLM, error) {
+	return llm.RunGPT2(c, tokenize.Load, func(sp *llm.GenSpec) (llm.CausalLM, error) {
 		m, err := models.LoadGPT2(sp.ModelDir, dev)
 		if err != nil {
 			return nil, err
@@ -165,13 +165,4 @@ func (g *gpt2) free() {
 func (g *gpt2) Close() error {
 	g.free()
 	return g.m.Close()
-}
-
-// openTokenizer opens a tokenizer.json for package llm's workloads.
-func openTokenizer(path string) (llm.Tokenizer, error) {
-	t, err := tokenize.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
 }

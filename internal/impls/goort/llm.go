@@ -69,7 +69,7 @@ func runBertQA(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunBertQA(c, openTokenizer, func(sp *llm.QASpec) (llm.QAModel, error) {
+	return llm.RunBertQA(c, tokenize.Load, func(sp *llm.QASpec) (llm.QAModel, error) {
 		return newBertQA(sp.ModelDir, opts)
 	})
 }
@@ -80,16 +80,7 @@ func runGPT2(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
-	return llm.RunGPT2(c, openTokenizer, func(sp *llm.GenSpec) (llm.CausalLM, error) {
+	return llm.RunGPT2(c, tokenize.Load, func(sp *llm.GenSpec) (llm.CausalLM, error) {
 		return newGPT2(sp.ModelDir, opts)
 	})
-}
-
-// openTokenizer opens a tokenizer.json for package llm's workloads.
-func openTokenizer(path string) (llm.Tokenizer, error) {
-	t, err := tokenize.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
 }
