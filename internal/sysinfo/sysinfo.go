@@ -21,7 +21,7 @@ import (
 
 // Host reads the machine facts every result carries.
 func Host() *bench.HostInfo {
-	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName(), GPUs: gpuNames()}
+	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName(), GPUs: gpuNames(), ISA: ISA(cpuFlags("/proc/cpuinfo"))}
 	h.Name, _ = os.Hostname()
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		s := bufio.NewScanner(f)
@@ -87,10 +87,11 @@ func Collect(root, python string) *Env {
 			}
 		}
 	}
-	if out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py")); err == nil {
+	if out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py"), "--blas"); err == nil {
 		var m map[string]any
 		if json.Unmarshal([]byte(out), &m) == nil {
 			e.Python = m
+			e.Host.BLAS = stringList(m["blas"])
 		}
 	} else {
 		e.Missing["python"] = python + ": " + oneLine(err.Error())
