@@ -166,6 +166,9 @@ type HostInfo struct {
 	// BLAS names the BLAS and oneDNN builds the frameworks run on (torch's,
 	// which libtorch for Go and Rust shares, and NumPy's), one line each.
 	BLAS []string `json:"blas,omitempty"`
+	// Limits are the memory bandwidth and GEMM throughput measured at the
+	// start of the run (mlbench run --calibrate); nil when not measured.
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 // Status of one result.
