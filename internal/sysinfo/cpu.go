@@ -2,11 +2,14 @@ package sysinfo
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // isaFlags are the /proc/cpuinfo flags that decide which kernels the
@@ -57,29 +60,24 @@ func cpuFlags(cpuinfo string) []string {
 // BLAS names the BLAS and oneDNN builds of the project's Python (NumPy's,
 // and torch's, which libtorch for Go and Rust shares), one line each, as
 // reference/python/envinfo.py --blas reports them. It imports torch: a
-// few seconds.
+// few seconds, more on a busy machine, hence its own time limit.
 func BLAS(root, python string) ([]string, error) {
-	out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py"), "--blas")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, filepath.Join(root, "reference", "python", "envinfo.py"), "--blas").Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s envinfo.py --blas: %s", python, oneLine(err.Error()))
+		msg := err.Error()
+		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
+			lines := strings.Split(strings.TrimSpace(string(ee.Stderr)), "\n")
+			msg += ": " + lines[len(lines)-1]
+		}
+		return nil, fmt.Errorf("%s envinfo.py --blas: %s", python, oneLine(msg))
 	}
 	var v struct {
 		BLAS []string `json:"blas"`
 	}
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
+	if err := json.Unmarshal(out, &v); err != nil {
 		return nil, fmt.Errorf("envinfo.py --blas: %v", err)
 	}
 	return v.BLAS, nil
-}
-
-// stringList is v's strings when v is a JSON array of them.
-func stringList(v any) []string {
-	l, _ := v.([]any)
-	var out []string
-	for _, x := range l {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -48,4 +48,5 @@ func TestBLASNamesTorchAndNumPy(t *testing.T) {
 	assert.Regexp(t, `^torch \S+: BLAS \w+.*CPU kernels \w+`, lines[1])
 	_, err = BLAS(t.TempDir(), py)
 	assert.ErrorContains(t, err, "envinfo.py --blas")
+	assert.ErrorContains(t, err, "No such file", "the reason from Python's stderr")
 }

@@ -87,11 +87,13 @@ func Collect(root, python string) *Env {
 			}
 		}
 	}
-	if out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py"), "--blas"); err == nil {
+	if out, err := run(python, filepath.Join(root, "reference", "python", "envinfo.py")); err == nil {
 		var m map[string]any
 		if json.Unmarshal([]byte(out), &m) == nil {
 			e.Python = m
-			e.Host.BLAS = stringList(m["blas"])
+		}
+		if e.Host.BLAS, err = BLAS(root, python); err != nil {
+			e.Missing["blas"] = err.Error()
 		}
 	} else {
 		e.Missing["python"] = python + ": " + oneLine(err.Error())
