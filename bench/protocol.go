@@ -159,6 +159,16 @@ type HostInfo struct {
 	// GPUs are the NVIDIA GPUs NVML sees ("NVIDIA H100 80GB HBM3, driver
 	// 580.95.05"); none without a GPU or driver.
 	GPUs []string `json:"gpus,omitempty"`
+	// ISA are the CPU's vector extensions that decide which kernels MKL,
+	// oneDNN, OpenBLAS and ONNX Runtime pick (sse4_2, avx2, fma, avx512f,
+	// amx_tile...), as /proc/cpuinfo names them; see sysinfo.ISA.
+	ISA []string `json:"isa,omitempty"`
+	// BLAS names the BLAS and oneDNN builds the frameworks run on (torch's,
+	// which libtorch for Go and Rust shares, and NumPy's), one line each.
+	BLAS []string `json:"blas,omitempty"`
+	// Limits are the memory bandwidth and GEMM throughput measured at the
+	// start of the run (mlbench run --calibrate); nil when not measured.
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 // Status of one result.

@@ -30,12 +30,17 @@ func envCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "env",
 		Usage: "print the environment as JSON: CPU, cores, memory, OS, GPU, Go/Python/Rust and framework versions",
+		Flags: envMeasureFlags(),
 		Action: func(c *cli.Context) error {
 			p, err := resolvePaths(c)
 			if err != nil {
 				return err
 			}
-			b, err := json.MarshalIndent(sysinfo.Collect(p.Root, p.Python), "", "  ")
+			e := sysinfo.Collect(p.Root, p.Python)
+			if err := envMeasure(c, p, e); err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(e, "", "  ")
 			if err != nil {
 				return err
 			}
@@ -247,6 +252,7 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "time limit of each implementation process"},
 			&cli.DurationFlag{Name: "wait-quiet", Usage: "before each job, wait up to this long for other processes to use under a quarter of a core (e.g. 2m; 0: do not wait)"},
 			&cli.BoolFlag{Name: "resume", Usage: "go on with the run in --out: keep its passed results, run the rest (same size, threads, device, reps and warm-ups)"},
+			calibrateFlag(),
 		},
 		Action: runAction,
 	}
@@ -308,12 +314,15 @@ func runAction(c *cli.Context) error {
 	// run.json is written before the first job, so that a run killed
 	// half-way still records its settings for --resume to check; but only
 	// once Run has checked the inputs, so a refused run leaves nothing.
-	started := time.Now().UTC()
-	cfg.OnReady = func() error {
-		return writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	started := time.Now().UTC()
+	cfg.OnReady = func() error {
+		if err := describeHost(ctx, c, p, cfg.Host, cfg.Threads); err != nil {
+			return err
+		}
+		return writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning)
+	}
 	results, err := bench.Run(ctx, cfg, jobs)
 	prog.clear()
 	if err != nil && ctx.Err() != nil {

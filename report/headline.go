@@ -111,7 +111,7 @@ func buildProvenance(results []*bench.Result, run *RunInfo) *provenance {
 	seenData := map[string]bool{}
 	for _, r := range results {
 		if h := r.Host; h != nil {
-			p.Hosts = appendNew(p.Hosts, fmt.Sprintf("%s (%d cores, %s GiB, %s)", h.CPU, h.Cores, fmtNum(h.MemGiB), h.OS))
+			p.Hosts = appendNew(p.Hosts, fmt.Sprintf("%s (%d cores, %s GiB, %s)", h.CPU, h.Cores, fmtNum(h.MemGiB), h.OS)+hostBuild(h))
 		}
 		key := strings.Join([]string{r.Impl, r.LanguageVersion, r.FrameworkVersion, fmt.Sprint(r.Threads), r.Device, strings.Join(r.Env, " ")}, "\x00")
 		if !seenImpl[key] {

@@ -149,6 +149,7 @@ type pageData struct {
 	Provenance *provenance
 	Blocks     []htmlBlock
 	Compare    []*htmlSection
+	Limits     *htmlSection // the fraction of the machine's limits; nil when not measured
 }
 
 // WriteHTML writes one self-contained HTML page for one run: the headline
@@ -162,7 +163,8 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 	if err != nil {
 		return err
 	}
-	d := pageData{Page: page, FontCSS: fontFaceCSS(), Headline: buildHeadline(secs), Provenance: buildProvenance(results, page.Run)}
+	d := pageData{Page: page, FontCSS: fontFaceCSS(), Headline: buildHeadline(secs), Provenance: buildProvenance(results, page.Run),
+		Limits: limitsSection(results)}
 	if d.Title == "" {
 		d.Title = "mlbench report"
 	}

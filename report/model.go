@@ -284,7 +284,7 @@ func hostLabel(h *bench.HostInfo) string {
 	if len(h.GPUs) > 0 {
 		l += "; GPU: " + strings.Join(h.GPUs, "; ")
 	}
-	return l
+	return l + hostBuild(h)
 }
 
 // describeSetup fills the header fields and warns when results of one

@@ -98,6 +98,7 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 			}
 		}
 	}
+	writeLimits(e, results)
 	return e.err
 }
 

@@ -21,7 +21,7 @@ import (
 
 // Host reads the machine facts every result carries.
 func Host() *bench.HostInfo {
-	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName(), GPUs: gpuNames()}
+	h := &bench.HostInfo{Cores: runtime.NumCPU(), OS: osName(), GPUs: gpuNames(), ISA: ISA(cpuFlags("/proc/cpuinfo"))}
 	h.Name, _ = os.Hostname()
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		s := bufio.NewScanner(f)
@@ -91,6 +91,9 @@ func Collect(root, python string) *Env {
 		var m map[string]any
 		if json.Unmarshal([]byte(out), &m) == nil {
 			e.Python = m
+		}
+		if e.Host.BLAS, err = BLAS(root, python); err != nil {
+			e.Missing["blas"] = err.Error()
 		}
 	} else {
 		e.Missing["python"] = python + ": " + oneLine(err.Error())
