@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// runState is what Run knows between steps: each job's finished rounds,
+// which jobs are done, the reference results, and the results that wait
+// for their case's reference before their parity can be judged (only
+// when the reference is split into rounds that end after theirs).
+type runState struct {
+	cfg        Config
+	jobs       []Job
+	parts      [][]*Result
+	done       []bool
+	refPlanned map[string]bool
+	refs       map[string]*Result // task+variant -> reference result
+	pending    map[string][]*Result
+	out        []*Result
+}
+
+func newRunState(cfg Config, jobs []Job) *runState {
+	st := &runState{cfg: cfg, jobs: jobs, parts: make([][]*Result, len(jobs)), done: make([]bool, len(jobs)),
+		refPlanned: map[string]bool{}, refs: map[string]*Result{}, pending: map[string][]*Result{}}
+	for _, j := range jobs {
+		if j.Impl.ID == j.Task.Reference {
+			st.refPlanned[caseKeyOf(j)] = true
+		}
+	}
+	return st
+}
+
+func caseKeyOf(j Job) string { return j.Task.ID + "\x00" + j.Case.Variant }
+
+// finish records the final result r of job i: a reference result makes the
+// results waiting for it judged; another is judged now when it can be.
+func (st *runState) finish(i int, r *Result) error {
+	st.done[i] = true
+	j := st.jobs[i]
+	key := caseKeyOf(j)
+	switch {
+	case j.Impl.Null:
+		markNull(r)
+	case j.Impl.ID == j.Task.Reference:
+		st.refs[key] = r
+		if r.Status == StatusOK {
+			r.Parity = &Parity{OK: true, Checks: []ParityCheck{{Name: "reference", OK: true, Detail: "this is the reference implementation"}}}
+		}
+		if err := st.store(r); err != nil {
+			return err
+		}
+		waiting := st.pending[key]
+		delete(st.pending, key)
+		for _, w := range waiting {
+			judge(j.Task, st.cfg.Size, w, r)
+			if err := st.store(w); err != nil {
+				return err
+			}
+		}
+		return nil
+	case r.Status == StatusOK || r.Status == StatusUnverified:
+		if _, ok := st.refs[key]; !ok && st.refPlanned[key] {
+			st.pending[key] = append(st.pending[key], r)
+			return nil
+		}
+		judge(j.Task, st.cfg.Size, r, st.refs[key])
+	}
+	return st.store(r)
+}
+
+// store writes r atomically into the run's directory and reports it.
+func (st *runState) store(r *Result) error {
+	if err := WriteJSONAtomic(filepath.Join(st.cfg.OutDir, ResultFileName(r)), r); err != nil {
+		return fmt.Errorf("store result: %w", err)
+	}
+	st.out = append(st.out, r)
+	if st.cfg.OnResult != nil {
+		st.cfg.OnResult(r, len(st.out)-1, len(st.jobs))
+	}
+	return nil
+}
+
+// interrupted stores the results still waiting for a reference that the
+// stopped run will not finish, as failed (a later --resume runs them
+// again), and returns every result stored.
+func (st *runState) interrupted() []*Result {
+	for _, rs := range st.pending {
+		for _, r := range rs {
+			r.Status, r.Reason = StatusFailed, "interrupted: the run was stopped before the reference's last round, so parity could not be judged"
+			_ = st.store(r)
+		}
+	}
+	st.pending = map[string][]*Result{}
+	return st.out
+}
+
+// judge sets r's parity against ref (nil: none) and its status from it. A
+// reused result is judged again.
+func judge(t *Task, size string, r, ref *Result) {
+	r.Status, r.Reason = StatusOK, ""
+	r.Reference = t.Reference
+	r.Parity = JudgeParity(t, size, r, ref)
+	switch {
+	case r.Parity.Unverified:
+		r.Status = StatusUnverified
+		r.Reason = "parity not verifiable: " + firstFailure(r.Parity)
+	case !r.Parity.OK:
+		r.Status = StatusFailed
+		r.Reason = "parity: " + firstFailure(r.Parity)
+	}
+}
