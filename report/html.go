@@ -188,6 +188,10 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 			d.Blocks = append(d.Blocks, htmlBlock{Scaling: sc})
 		}
 	}
+	if _, nulls := splitNull(results); len(nulls) > 0 {
+		h := fixedCostSection(nulls)
+		d.Blocks = append(d.Blocks, htmlBlock{Section: h})
+	}
 	return pageTmpl.Execute(w, d)
 }
 

@@ -98,6 +98,8 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 			}
 		}
 	}
+	_, nulls := splitNull(results)
+	writeFixedCost(e, fixedCostSection(nulls))
 	return e.err
 }
 
