@@ -198,3 +198,31 @@ func TestNullImplementationsInEveryTask(t *testing.T) {
 		assert.False(t, IsNull(task.Reference))
 	}
 }
+
+// Stopped during the reference's last round, an alternated run stores the
+// result that waited for it as interrupted (a later --resume runs it
+// again), not as failing parity against a killed reference.
+func TestRunAlternateStoppedBeforeTheReferenceEnds(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Order, cfg.Reps, cfg.Rounds = OrderAlternate, 2, 2
+	task := fakeTask("slow") // the reference: it is still running when the run is stopped
+	task.Reference = "slow"
+	cfg.Launcher = aliasLauncher{fakeLauncher{}, map[string]string{"ok2": "ok"}}
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: {{ID: "ok2", Launch: Launch{"go", ""}}}}, SizeQuick)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.OnStart = func(j Job, i, _ int) {
+		if i == 3 { // slow, ok2, ok2, then the reference's last round
+			require.Equal(t, "slow", j.Impl.ID)
+			cancel()
+		}
+	}
+	rs, err := Run(ctx, cfg, jobs)
+	require.ErrorIs(t, err, context.Canceled)
+	got := byImpl(rs)
+	require.Len(t, got, 2)
+	assert.Equal(t, StatusFailed, got["slow"].Status)
+	assert.Contains(t, got["slow"].Reason, "interrupted: the run was stopped during this job")
+	assert.Equal(t, StatusFailed, got["ok2"].Status)
+	assert.Contains(t, got["ok2"].Reason, "interrupted: the run was stopped before the reference's last round")
+}

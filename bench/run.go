@@ -233,6 +233,7 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		if ctx.Err() != nil && r.Status != StatusOK {
 			// Killed because the run was stopped, not because it failed.
 			r.Reason = "interrupted: the run was stopped during this job (" + r.Reason + ")"
+			st.stopped = true
 		}
 		st.parts[s.Job] = append(st.parts[s.Job], r)
 		if r.Status == StatusFailed || s.Part == s.Parts-1 {

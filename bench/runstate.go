@@ -18,6 +18,9 @@ type runState struct {
 	refs       map[string]*Result // task+variant -> reference result
 	pending    map[string][]*Result
 	out        []*Result
+	// stopped: the run was stopped during a job; a reference killed so
+	// judges nothing.
+	stopped bool
 }
 
 func newRunState(cfg Config, jobs []Job) *runState {
@@ -49,6 +52,9 @@ func (st *runState) finish(i int, r *Result) error {
 		}
 		if err := st.store(r); err != nil {
 			return err
+		}
+		if st.stopped && r.Status != StatusOK {
+			return nil // interrupted() stores what waits for it
 		}
 		waiting := st.pending[key]
 		delete(st.pending, key)
