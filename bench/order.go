@@ -166,7 +166,7 @@ func mergeParts(parts []*Result, order string) *Result {
 	m.Phases = map[string][]float64{}
 	m.Samples, m.GPUSamples, m.EarlierParts = nil, nil, nil
 	m.WallSeconds, m.CPUSeconds, m.Reps = 0, 0, 0
-	m.StartedAt = parts[0].StartedAt
+	m.StartedAt, m.Rounds = parts[0].StartedAt, len(parts)
 	var machine Machine
 	var sizes []string
 	for i, p := range parts {

@@ -124,6 +124,7 @@ func TestRunAlternateMergesRounds(t *testing.T) {
 		assert.Equal(t, StatusOK, r.Status, "%s: %s", id, r.Reason)
 		assert.Len(t, r.Phases["fit"], 6, "the fake writes 3 per process: two rounds")
 		assert.Equal(t, 4, r.Reps)
+		assert.Equal(t, 2, r.Rounds)
 		assert.Equal(t, 1, r.Warmup)
 		assert.Contains(t, r.Notes[len(r.Notes)-1], "made in 2 processes (--order alternate) of 2+2 timed repetitions")
 		require.NotNil(t, r.Parity)

@@ -31,10 +31,11 @@ type nullCost struct {
 	// perRep is the median over timed repetitions of the sum of their
 	// phases; load the median of the load phase (reading the inputs).
 	perRep, load float64
-	// outside is the wall time not in a timed phase: process start,
-	// imports, spec and result I/O, and the warm-up repetitions.
-	outside float64
-	failed  string
+	// wall is the wall time of one process (a result merged from rounds
+	// has their sum); outside the part of it not in a timed phase: process
+	// start, imports, spec and result I/O, and the warm-up repetitions.
+	wall, outside float64
+	failed        string
 }
 
 func nullCostOf(r *bench.Result) nullCost {
@@ -60,7 +61,9 @@ func nullCostOf(r *bench.Result) nullCost {
 	if vs := r.Phases["load"]; len(vs) > 0 {
 		c.load = stats.Summarize(vs).Median
 	}
-	c.outside = max(0, r.WallSeconds-timed)
+	n := float64(max(1, r.Rounds))
+	c.wall = r.WallSeconds / n
+	c.outside = max(0, r.WallSeconds-timed) / n
 	return c
 }
 
@@ -87,8 +90,8 @@ func fixedCostSection(nulls []*bench.Result) *htmlSection {
 	h := &htmlSection{ID: "fixed-cost", Title: "Fixed cost per language",
 		Setup: "The null implementations (go-null, python-null, rust-null) start as every implementation of their language does, " +
 			"read the spec and every input through its protocol code (a file whole, a directory listed: no model is loaded), " +
-			"time each of the task's phases around nothing and write a result. A job's wall time is its language's fixed cost " +
-			"per job; 'outside phases' is the part spent before, between and after the timed phases (process start, imports, " +
+			"time each of the task's phases around nothing and write a result. A job's wall time (per process, when --order " +
+			"split it into rounds) is its language's fixed cost per job; 'outside phases' is the part spent before, between and after the timed phases (process start, imports, " +
 			"spec and result I/O, warm-ups); 'per rep' is the median over timed repetitions of their phases' sum, 'load' of " +
 			"reading the inputs. They do no work: no parity, ratio or rank applies to them."}
 	byLang := map[string][]nullCost{}
@@ -106,16 +109,11 @@ func fixedCostSection(nulls []*bench.Result) *htmlSection {
 	h.Table.Header = []string{"task", "impl", "language", "job wall", "outside phases", "per rep", "load", "peak RSS"}
 	for _, l := range langs {
 		cs := byLang[l]
-		med := func(f func(nullCost) float64) string {
-			vs := make([]float64, len(cs))
-			for i, c := range cs {
-				vs[i] = f(c)
-			}
-			return fmtDur(stats.Summarize(vs).Median)
-		}
+		med := func(f func(nullCost) float64) string { return fmtDur(medianOf(cs, f)) }
 		h.Table.Rows = append(h.Table.Rows, []string{fmt.Sprintf("median of %d jobs", len(cs)), cs[0].r.Impl, l,
-			med(func(c nullCost) float64 { return c.r.WallSeconds }), med(func(c nullCost) float64 { return c.outside }),
-			med(func(c nullCost) float64 { return c.perRep }), med(func(c nullCost) float64 { return c.load }), "-"})
+			med(func(c nullCost) float64 { return c.wall }), med(func(c nullCost) float64 { return c.outside }),
+			med(func(c nullCost) float64 { return c.perRep }), med(func(c nullCost) float64 { return c.load }),
+			fmtMiB(int64(medianOf(cs, func(c nullCost) float64 { return float64(peakRSS(c.r)) })))})
 	}
 	for _, c := range costs {
 		r := c.r
@@ -132,7 +130,7 @@ func fixedCostSection(nulls []*bench.Result) *htmlSection {
 			rss = fmtMiB(b)
 		}
 		h.Table.Rows = append(h.Table.Rows, []string{task, r.Impl, join(r.Language, r.LanguageVersion),
-			fmtDur(r.WallSeconds), fmtDur(c.outside), fmtDur(c.perRep), fmtDur(c.load), rss})
+			fmtDur(c.wall), fmtDur(c.outside), fmtDur(c.perRep), fmtDur(c.load), rss})
 	}
 	return h
 }
@@ -144,4 +142,13 @@ func writeFixedCost(e *errWriter, h *htmlSection) {
 	}
 	e.printf("\n## %s\n\n%s\n\n", h.Title, h.Setup)
 	e.table(h.Table.Header, h.Table.Rows)
+}
+
+// medianOf is the median of f over cs.
+func medianOf(cs []nullCost, f func(nullCost) float64) float64 {
+	vs := make([]float64, len(cs))
+	for i, c := range cs {
+		vs[i] = f(c)
+	}
+	return stats.Summarize(vs).Median
 }

@@ -27,8 +27,9 @@ func TestNullResultsMakeTheFixedCostSection(t *testing.T) {
 	require.NoError(t, Write(&without, rs, Markdown))
 	nulls := []*bench.Result{
 		nullResult("go-null", "go", 0.2, []float64{0.010, 0.030, 0.020}),
-		nullResult("python-null", "python", 0.5, []float64{0.040, 0.050, 0.060}),
+		nullResult("python-null", "python", 1.0, []float64{0.040, 0.050, 0.060}),
 	}
+	nulls[1].Rounds = 2 // two processes (--order alternate): 0.5 s each
 	failed := nullResult("rust-null", "rust", 0.1, nil)
 	failed.Status, failed.Reason = bench.StatusFailed, "exit status 1: error: input X: gone"
 	all := append(append(append([]*bench.Result{}, rs...), nulls...), failed)
@@ -41,7 +42,7 @@ func TestNullResultsMakeTheFixedCostSection(t *testing.T) {
 	assert.Contains(t, extra, "## Fixed cost per language")
 	// go-null: repetitions sum to 0.011, 0.031, 0.021 s (median 0.021);
 	// 0.063 s of 0.2 s is in the phases.
-	assert.Contains(t, extra, "| median of 1 jobs | go-null | go | "+fmtDur(0.2)+" | "+fmtDur(0.2-0.063)+" | "+fmtDur(0.021)+" | "+fmtDur(0.020)+" | - |")
+	assert.Contains(t, extra, "| median of 1 jobs | go-null | go | "+fmtDur(0.2)+" | "+fmtDur(0.2-0.063)+" | "+fmtDur(0.021)+" | "+fmtDur(0.020)+" | "+fmtMiB(8<<20)+" |")
 	assert.Contains(t, extra, "| median of 1 jobs | python-null | python | "+fmtDur(0.5))
 	assert.Contains(t, extra, "| classical/svm | rust-null | rust | FAILED: exit status 1: error: input X: gone |")
 	assert.NotContains(t, extra, "median of 1 jobs | rust-null", "a failed null result is no language's cost")
@@ -58,4 +59,17 @@ func TestNullResultsMakeTheFixedCostSection(t *testing.T) {
 	var js bytes.Buffer
 	require.NoError(t, Write(&js, all, JSON))
 	assert.NotContains(t, js.String(), "python-null", "the JSON rows are the comparison's")
+}
+
+// A run of null implementations alone has no comparison: no headline.
+func TestNullResultsAloneHaveNoHeadline(t *testing.T) {
+	rs := []*bench.Result{nullResult("go-null", "go", 0.2, []float64{0.01, 0.01, 0.01})}
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	assert.NotContains(t, b.String(), "## Headline")
+	assert.Contains(t, b.String(), "## Fixed cost per language")
+	b.Reset()
+	require.NoError(t, WriteHTML(&b, rs, Page{}))
+	assert.NotContains(t, b.String(), `id="headline"`)
+	assert.Contains(t, b.String(), `id="fixed-cost"`)
 }

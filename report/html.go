@@ -162,7 +162,10 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 	if err != nil {
 		return err
 	}
-	d := pageData{Page: page, FontCSS: fontFaceCSS(), Headline: buildHeadline(secs), Provenance: buildProvenance(results, page.Run)}
+	d := pageData{Page: page, FontCSS: fontFaceCSS(), Provenance: buildProvenance(results, page.Run)}
+	if len(secs) > 0 { // not for null implementations alone
+		d.Headline = buildHeadline(secs)
+	}
 	if d.Title == "" {
 		d.Title = "mlbench report"
 	}
