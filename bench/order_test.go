@@ -227,3 +227,13 @@ func TestRunAlternateStoppedBeforeTheReferenceEnds(t *testing.T) {
 	assert.Equal(t, StatusFailed, got["ok2"].Status)
 	assert.Contains(t, got["ok2"].Reason, "interrupted: the run was stopped before the reference's last round")
 }
+
+func TestNullImplementationsRunOnCUDAToo(t *testing.T) {
+	for _, n := range NullImpls {
+		need, ok := CUDANeeds(n.ID)
+		assert.True(t, ok, n.ID)
+		assert.Equal(t, CUDANeedsNothing, need, n.ID)
+	}
+	_, ok := CUDANeeds("rust-burn")
+	assert.False(t, ok)
+}
