@@ -35,6 +35,10 @@ type RunInfo struct {
 	Skipped    map[string]string `json:"skipped"`
 	ThreadEnv  []string          `json:"thread_env"`
 	Parts      []RunInfo         `json:"parts"`
+	// Order, Rounds and Seed: how the processes were ordered (run --order).
+	Order  string `json:"order"`
+	Rounds int    `json:"rounds"`
+	Seed   int64  `json:"seed"`
 }
 
 // JobCount is run.json's "jobs": a count in a run's run.json, the list of
