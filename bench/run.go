@@ -248,40 +248,6 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 	return st.out, nil
 }
 
-// reusable is the stored result of j when cfg.Resume is set and that result
-// passed with this run's size, threads, device, repetitions and warm-ups;
-// nil otherwise (a result that does not record its repetitions is not
-// reused: it cannot show that it was made like the rest of this run).
-func reusable(cfg Config, j Job) *Result {
-	if !cfg.Resume {
-		return nil
-	}
-	var r Result
-	if err := readJSON(filepath.Join(cfg.OutDir, jobFileName(j)), &r); err != nil {
-		return nil
-	}
-	d := repetitions(cfg, j)
-	if r.Status != StatusOK && r.Status != StatusUnverified || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
-		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device ||
-		r.Reps != d.Reps || r.Warmup != d.Warmup {
-		return nil
-	}
-	r.Parity = nil
-	return &r
-}
-
-func firstFailure(p *Parity) string {
-	for _, c := range p.Checks {
-		if !c.OK {
-			if c.Measured {
-				return fmt.Sprintf("%s = %.3g (limit %.3g): %s", c.Name, c.Value, c.Limit, c.Detail)
-			}
-			return fmt.Sprintf("%s: %s", c.Name, c.Detail)
-		}
-	}
-	return "failed"
-}
-
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
 
 // ResultFileName is the file a result is stored under in a run directory:
