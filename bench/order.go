@@ -151,15 +151,12 @@ func splitReps(n, rounds int) []int {
 // peaks the largest, probes, metrics and the rest from the last part (every
 // part computes the same thing from the same inputs). A failed part ends
 // the job: its result is the job's, saying which round failed.
-func mergeParts(parts []*Result, order string) *Result {
+func mergeParts(parts []*Result, rounds int, order string) *Result {
 	last := parts[len(parts)-1]
-	if len(parts) == 1 && last.Status != StatusFailed {
-		return last
+	if last.Status == StatusFailed && rounds > 1 {
+		last.Reason = fmt.Sprintf("round %d of %d: %s", len(parts), rounds, last.Reason)
 	}
-	if last.Status == StatusFailed {
-		if len(parts) > 1 || order != OrderSequential && order != "" {
-			last.Reason = fmt.Sprintf("round %d: %s", len(parts), last.Reason)
-		}
+	if len(parts) == 1 || last.Status == StatusFailed {
 		return last
 	}
 	m := *last

@@ -132,7 +132,7 @@ func TestRunAlternateMergesRounds(t *testing.T) {
 	}
 	assert.Equal(t, "ok", got["ok2"].Reference)
 	assert.Equal(t, StatusFailed, got["crash"].Status)
-	assert.Contains(t, got["crash"].Reason, "round 1: exit status 3")
+	assert.Contains(t, got["crash"].Reason, "round 1 of 2: exit status 3")
 
 	// --resume keeps the merged results: they record the run's repetitions.
 	cfg.Resume = true

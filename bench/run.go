@@ -237,7 +237,7 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 		st.parts[s.Job] = append(st.parts[s.Job], r)
 		if r.Status == StatusFailed || s.Part == s.Parts-1 {
-			if err := st.finish(s.Job, mergeParts(st.parts[s.Job], cfg.Order)); err != nil {
+			if err := st.finish(s.Job, mergeParts(st.parts[s.Job], s.Parts, cfg.Order)); err != nil {
 				return st.out, err
 			}
 		}
