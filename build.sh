@@ -210,9 +210,15 @@ e2e_classical() {
   fi
   "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format json >"$out/report.json" || { rm -rf "$out"; return 1; }
   rc=0
-  "$ROOT/.venv/bin/python" - "$out/report.json" <<'PY' || rc=$?
-import json, sys
+  "$ROOT/.venv/bin/python" - "$out/report.json" "$out/run" <<'PY' || rc=$?
+import glob, json, os, sys
 rows = json.load(open(sys.argv[1]))
+# The null implementations are no row of the comparison; each of the three
+# languages' must have passed (no parity applies) on every case.
+nulls = [json.load(open(p)) for p in glob.glob(os.path.join(sys.argv[2], "*-null.result.json"))]
+nbad = [f'{r["task"]} {r["variant"]} {r["impl"]}: {r["status"]} {r.get("reason", "")}' for r in nulls if r["status"] != "ok"]
+if nbad or {r["impl"] for r in nulls} != {"go-null", "python-null", "rust-null"}:
+    sys.exit("e2e: null implementations: " + ("\n  ".join(nbad) or f'ran {sorted({r["impl"] for r in nulls})}'))
 must = [r for r in rows if r["impl"] in ("python-sklearn", "go-gonum")]
 bad = [f'{r["task"]} {r["variant"]} {r["impl"]}: {r["status"]} {r.get("reason", "")}' for r in must if r["status"] != "ok"]
 cases = {(r["task"], r["variant"]) for r in rows}

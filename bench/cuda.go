@@ -6,6 +6,9 @@ package bench
 const (
 	CUDANeedsLibtorch = "libtorch" // the torch wheel's libtorch_cuda (Go, Python and Rust on libtorch)
 	CUDANeedsORT      = "onnxruntime-gpu"
+	// CUDANeedsNothing: a null implementation uses no device, so a cuda
+	// run has its fixed cost too (only the driver is checked).
+	CUDANeedsNothing = "nothing"
 )
 
 // cudaNeeds maps an implementation id to what it needs on CUDA; an
@@ -29,6 +32,9 @@ var noCUDA = map[string]string{
 // CUDANeeds says what impl needs to run with --device cuda
 // (CUDANeedsLibtorch or CUDANeedsORT), or why it cannot (ok false).
 func CUDANeeds(impl string) (need string, ok bool) {
+	if IsNull(impl) {
+		return CUDANeedsNothing, true
+	}
 	if n, ok := cudaNeeds[impl]; ok {
 		return n, true
 	}

@@ -272,7 +272,7 @@ func TestRunFlagsAJobDisturbedByABusyNeighbour(t *testing.T) {
 	cfg := testConfig(t)
 	task := fakeTask("slow")
 	task.Reference = "slow"
-	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: {{"slow", Launch{"go", ""}}}}, SizeQuick)
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: {{ID: "slow", Launch: Launch{"go", ""}}}}, SizeQuick)
 	hog := exec.Command("sh", "-c", "while :; do :; done")
 	require.NoError(t, hog.Start())
 	t.Cleanup(func() { _ = hog.Process.Kill(); _ = hog.Wait() })

@@ -133,6 +133,10 @@ type Result struct {
 	// reuses only a result made with the same.
 	Reps   int `json:"reps,omitempty"`
 	Warmup int `json:"warmup,omitempty"`
+	// Rounds is the number of processes (--order alternate or shuffle) the
+	// result was merged from; 0 for one. WallSeconds and CPUSeconds are
+	// their sums.
+	Rounds int `json:"rounds,omitempty"`
 }
 
 // Part is one process of a job made in several: it ended without a result

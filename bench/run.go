@@ -48,6 +48,12 @@ type Config struct {
 	// against this run's reference. Long runs (the full LLM sizes) can so
 	// be made in parts.
 	Resume bool
+	// Order is OrderSequential ("" too), OrderAlternate or OrderShuffle;
+	// Rounds the rounds alternate and shuffle split a job into (0:
+	// DefaultRounds); Seed draws shuffle's order (see Schedule).
+	Order  string
+	Rounds int
+	Seed   int64
 	// OnStart and OnResult, when set, are called as the run progresses
 	// (from the goroutine that called Run).
 	OnStart  func(j Job, index, total int)
@@ -84,13 +90,19 @@ func (j Job) Label() string {
 
 // Plan expands the selection into jobs: for every task and case, the
 // reference implementation first (added even when the selection does not
-// name it, because parity needs it), then the selected implementations.
+// name it, because parity needs it; not for a selection of null
+// implementations only, which parity does not apply to), then the selected
+// implementations.
 func Plan(tasks []*Task, impls map[string][]ImplRef, size string) []Job {
 	var jobs []Job
 	for _, t := range tasks {
 		sel := impls[t.ID]
+		needRef := false
+		for _, i := range sel {
+			needRef = needRef || !i.Null
+		}
 		for _, c := range t.Cases(size) {
-			if ref, ok := t.Impl(t.Reference); ok {
+			if ref, ok := t.Impl(t.Reference); ok && needRef {
 				jobs = append(jobs, Job{t, c, ref})
 			}
 			for _, i := range sel {
@@ -184,95 +196,56 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 	}
 
-	refs := map[string]*Result{} // task+variant -> reference result
-	var out []*Result
-	for n, j := range jobs {
+	steps, err := Schedule(cfg, jobs)
+	if err != nil {
+		return nil, err
+	}
+	st := newRunState(cfg, jobs)
+	for n, s := range steps {
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return st.interrupted(), err
+		}
+		j := jobs[s.Job]
+		if st.done[s.Job] {
+			continue // reused, or an earlier round failed
 		}
 		if cfg.OnStart != nil {
-			cfg.OnStart(j, n, len(jobs))
+			cfg.OnStart(j, n, len(steps))
 		}
-		r := reusable(cfg, j)
-		if r == nil {
-			var waited string
-			if cfg.WaitQuiet > 0 {
-				waited = waitQuiet(ctx, cfg.WaitQuiet)
-			}
-			r = runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)))
-			if r.Machine != nil {
-				r.Machine.Waited = waited
-			}
-			if ctx.Err() != nil && r.Status != StatusOK {
-				// Killed because the run was stopped, not because it failed.
-				r.Reason = "interrupted: the run was stopped during this job (" + r.Reason + ")"
+		if s.Part == 0 {
+			if r := reusable(cfg, j); r != nil {
+				if err := st.finish(s.Job, r); err != nil {
+					return st.out, err
+				}
+				continue
 			}
 		}
-		key := j.Task.ID + "\x00" + j.Case.Variant
-		if j.Impl.ID == j.Task.Reference {
-			refs[key] = r
-			if r.Status == StatusOK {
-				r.Parity = &Parity{OK: true, Checks: []ParityCheck{{Name: "reference", OK: true, Detail: "this is the reference implementation"}}}
-			}
-		} else if r.Status == StatusOK || r.Status == StatusUnverified {
-			r.Status, r.Reason = StatusOK, "" // a reused result is judged again
-			r.Reference = j.Task.Reference
-			r.Parity = JudgeParity(j.Task, cfg.Size, r, refs[key])
-			switch {
-			case r.Parity.Unverified:
-				r.Status = StatusUnverified
-				r.Reason = "parity not verifiable: " + firstFailure(r.Parity)
-			case !r.Parity.OK:
-				r.Status = StatusFailed
-				r.Reason = "parity: " + firstFailure(r.Parity)
-			}
+		var waited string
+		if cfg.WaitQuiet > 0 {
+			waited = waitQuiet(ctx, cfg.WaitQuiet)
 		}
-		if err := WriteJSONAtomic(filepath.Join(cfg.OutDir, ResultFileName(r)), r); err != nil {
-			return out, fmt.Errorf("store result: %w", err)
+		d := repetitions(cfg, j)
+		d.Reps = s.Reps
+		r := runJob(ctx, cfg, j, filepath.Join(work, fmt.Sprintf("%03d", n)), d)
+		if r.Machine != nil {
+			r.Machine.Waited = waited
 		}
-		out = append(out, r)
-		if cfg.OnResult != nil {
-			cfg.OnResult(r, n, len(jobs))
+		if ctx.Err() != nil && r.Status != StatusOK {
+			// Killed because the run was stopped, not because it failed.
+			r.Reason = "interrupted: the run was stopped during this job (" + r.Reason + ")"
+			st.stopped = true
+		}
+		st.parts[s.Job] = append(st.parts[s.Job], r)
+		if r.Status == StatusFailed || s.Part == s.Parts-1 {
+			if err := st.finish(s.Job, mergeParts(st.parts[s.Job], s.Parts, cfg.Order)); err != nil {
+				return st.out, err
+			}
 		}
 		if err := ctx.Err(); err != nil {
-			return out, err // also after the last job: the run did not end by itself
+			return st.interrupted(), err // also after the last job: the run did not end by itself
 		}
 	}
-	return out, nil
-}
-
-// reusable is the stored result of j when cfg.Resume is set and that result
-// passed with this run's size, threads, device, repetitions and warm-ups;
-// nil otherwise (a result that does not record its repetitions is not
-// reused: it cannot show that it was made like the rest of this run).
-func reusable(cfg Config, j Job) *Result {
-	if !cfg.Resume {
-		return nil
-	}
-	var r Result
-	if err := readJSON(filepath.Join(cfg.OutDir, jobFileName(j)), &r); err != nil {
-		return nil
-	}
-	d := repetitions(cfg, j)
-	if r.Status != StatusOK && r.Status != StatusUnverified || r.Task != j.Task.ID || r.Variant != j.Case.Variant || r.Impl != j.Impl.ID ||
-		r.Size != cfg.Size || r.Threads != cfg.Threads || r.Device != cfg.Device ||
-		r.Reps != d.Reps || r.Warmup != d.Warmup {
-		return nil
-	}
-	r.Parity = nil
-	return &r
-}
-
-func firstFailure(p *Parity) string {
-	for _, c := range p.Checks {
-		if !c.OK {
-			if c.Measured {
-				return fmt.Sprintf("%s = %.3g (limit %.3g): %s", c.Name, c.Value, c.Limit, c.Detail)
-			}
-			return fmt.Sprintf("%s: %s", c.Name, c.Detail)
-		}
-	}
-	return "failed"
+	return st.out, nil
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
@@ -315,7 +288,7 @@ func ThreadEnv(n int) []string {
 
 // runJob runs one job and always returns a result: the implementation's, or
 // a failed one that says why there is none.
-func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
+func runJob(ctx context.Context, cfg Config, j Job, dir string, d Defaults) (r *Result) {
 	fail := func(format string, a ...any) *Result {
 		r := &Result{SchemaVersion: SchemaVersion, Task: j.Task.ID, Variant: j.Case.Variant, Impl: j.Impl.ID,
 			Language: j.Impl.Language(), Threads: cfg.Threads, Device: cfg.Device,
@@ -330,7 +303,7 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string) (r *Result) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("work directory: %v", err)
 	}
-	spec, err := makeSpec(cfg, j, dir)
+	spec, err := makePartSpec(cfg, j, dir, d)
 	if err != nil {
 		return fail("spec: %v", err)
 	}
@@ -429,6 +402,11 @@ func repetitions(cfg Config, j Job) Defaults {
 
 // makeSpec builds the spec of job j, with the result going into dir.
 func makeSpec(cfg Config, j Job, dir string) (*Spec, error) {
+	return makePartSpec(cfg, j, dir, repetitions(cfg, j))
+}
+
+// makePartSpec is makeSpec with the repetitions d (one round of a job).
+func makePartSpec(cfg Config, j Job, dir string, d Defaults) (*Spec, error) {
 	inputs, err := resolveInputs(cfg, j.Case)
 	if err != nil {
 		return nil, err
@@ -450,7 +428,9 @@ func makeSpec(cfg Config, j Job, dir string) (*Spec, error) {
 		}
 		params["trained"] = m.Trained
 	}
-	d := repetitions(cfg, j)
+	if j.Impl.Null {
+		params[NullParam] = NullPhases[j.Task.ID]
+	}
 	// Round-trip the params through JSON so the spec's numbers are what
 	// every implementation sees (float64), also for the Go worker.
 	b, err := json.Marshal(params)

@@ -123,6 +123,10 @@ func fakeImpl(mode string, args []string) int {
 		delete(res, "metrics")
 		res["not_applicable"] = map[string]string{"acc": "this framework cannot start from given centres"}
 		return write(res)
+	case "null": // what a null implementation writes: phases only
+		delete(res, "metrics")
+		delete(res, "probes")
+		return write(res)
 	case "selferror":
 		res["errors"] = []string{"could not converge"}
 		return write(res)
@@ -155,9 +159,9 @@ func fakeTask(impls ...string) *Task {
 		Parity: []Rule{{Kind: ProbeMaxAbs, Key: "p", Limit: 1e-6}, {Kind: MetricAbs, Key: "acc", Limit: 0.01}},
 		Quick:  Defaults{Warmup: 1, Reps: 3},
 	}
-	t.Impls = append(t.Impls, ImplRef{"ok", Launch{"go", ""}})
+	t.Impls = append(t.Impls, ImplRef{ID: "ok", Launch: Launch{"go", ""}})
 	for _, id := range impls {
-		t.Impls = append(t.Impls, ImplRef{id, Launch{"go", ""}})
+		t.Impls = append(t.Impls, ImplRef{ID: id, Launch: Launch{"go", ""}})
 	}
 	return t
 }
@@ -188,7 +192,7 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Timeout = 3 * time.Second
 	task := fakeTask("crash", "hang", "hangchild", "invalidjson", "negative", "noresult", "othertask", "selferror", "wrongprobe", "ok2")
-	task.Impls[len(task.Impls)-1] = ImplRef{"ok2", Launch{"go", ""}}
+	task.Impls[len(task.Impls)-1] = ImplRef{ID: "ok2", Launch: Launch{"go", ""}}
 	// ok2 behaves as "ok" through the launcher below.
 	cfg.Launcher = aliasLauncher{fakeLauncher{}, map[string]string{"ok2": "ok"}}
 	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: task.Impls}, SizeQuick)
@@ -281,7 +285,7 @@ func TestRunResumeKeepsPassedResultsAndRunsTheRest(t *testing.T) {
 		if impl.ID != "crash" {
 			return nil, fmt.Errorf("%s not built", impl.ID)
 		}
-		return fakeLauncher{}.Command(task, ImplRef{"ok", impl.Launch})
+		return fakeLauncher{}.Command(task, ImplRef{ID: "ok", Launch: impl.Launch})
 	})
 	second, err := Run(context.Background(), cfg, jobs)
 	require.NoError(t, err)
@@ -324,9 +328,9 @@ func TestRunWithoutReferenceFailsParity(t *testing.T) {
 	cfg := testConfig(t)
 	task := fakeTask("ok2")
 	task.Reference = "crash"
-	task.Impls = append(task.Impls, ImplRef{"crash", Launch{"go", ""}})
+	task.Impls = append(task.Impls, ImplRef{ID: "crash", Launch: Launch{"go", ""}})
 	cfg.Launcher = aliasLauncher{fakeLauncher{}, map[string]string{"ok2": "ok"}}
-	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: {{"ok2", Launch{"go", ""}}}}, SizeQuick)
+	jobs := Plan([]*Task{task}, map[string][]ImplRef{task.ID: {{ID: "ok2", Launch: Launch{"go", ""}}}}, SizeQuick)
 	require.Len(t, jobs, 2, "the reference is added to the selection")
 	rs, err := Run(context.Background(), cfg, jobs)
 	require.NoError(t, err)
@@ -394,8 +398,11 @@ func TestSelect(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, ts, 3)
 	for _, tk := range ts {
-		require.Len(t, impls[tk.ID], 1)
-		assert.Equal(t, "go-gonum", impls[tk.ID][0].ID)
+		var ids []string
+		for _, i := range impls[tk.ID] {
+			ids = append(ids, i.ID)
+		}
+		assert.Equal(t, []string{"go-gonum", "go-null"}, ids, "go-* is every Go implementation, the null one too")
 	}
 	_, _, err = Select(Tasks, Selection{Task: "nope/*"})
 	assert.ErrorContains(t, err, "no task matches")
@@ -492,11 +499,11 @@ func TestPathsLaunchers(t *testing.T) {
 	root := t.TempDir()
 	p := Paths{Root: root, Python: filepath.Join(root, "py"), RustBin: filepath.Join(root, "bin"), Self: []string{"/self", "worker"},
 		GoLookup: func(task, impl string) error { return nil }}
-	argv, err := p.Command("t", ImplRef{"go-gonum", Launch{"go", ""}})
+	argv, err := p.Command("t", ImplRef{ID: "go-gonum", Launch: Launch{"go", ""}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/self", "worker"}, argv)
 
-	torch := ImplRef{"go-libtorch", Launch{"go", TorchWorker}}
+	torch := ImplRef{ID: "go-libtorch", Launch: Launch{"go", TorchWorker}}
 	_, err = p.Command("t", torch)
 	assert.ErrorContains(t, err, "bin/mlbench-torch not built")
 	require.NoError(t, os.MkdirAll(p.RustBin, 0o755))
@@ -505,9 +512,9 @@ func TestPathsLaunchers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{filepath.Join(p.RustBin, TorchWorker), "worker"}, argv)
 
-	_, err = p.Command("t", ImplRef{"rust-x", Launch{"rust", "x"}})
+	_, err = p.Command("t", ImplRef{ID: "rust-x", Launch: Launch{"rust", "x"}})
 	assert.ErrorContains(t, err, "bin/x not built")
-	_, err = p.Command("t", ImplRef{"python-x", Launch{"python", "x.py"}})
+	_, err = p.Command("t", ImplRef{ID: "python-x", Launch: Launch{"python", "x.py"}})
 	assert.ErrorContains(t, err, "reference/python/x.py does not exist")
 }
 

@@ -25,6 +25,9 @@ type Launch struct {
 type ImplRef struct {
 	ID     string
 	Launch Launch
+	// Null marks a null implementation (bench/null.go): it does no work,
+	// so parity does not apply and it is never ranked or given a ratio.
+	Null bool
 }
 
 // Language of the implementation, from its launcher.
@@ -79,15 +82,15 @@ func (t *Task) Defaults(size string) Defaults {
 	return t.Quick
 }
 
-func py(id, script string) ImplRef { return ImplRef{id, Launch{"python", script}} }
-func rs(id, bin string) ImplRef    { return ImplRef{id, Launch{"rust", bin}} }
-func goImpl(id string) ImplRef     { return ImplRef{id, Launch{"go", ""}} }
+func py(id, script string) ImplRef { return ImplRef{ID: id, Launch: Launch{"python", script}} }
+func rs(id, bin string) ImplRef    { return ImplRef{ID: id, Launch: Launch{"rust", bin}} }
+func goImpl(id string) ImplRef     { return ImplRef{ID: id, Launch: Launch{"go", ""}} }
 
 // goTorch is a Go implementation on libtorch. It runs in its own binary,
 // bin/mlbench-torch, so that the other Go implementations and the
 // orchestrator do not carry libtorch's resident memory (over 300 MiB once
 // linked: it would inflate their peak RSS and, through exec, wait4's).
-func goTorch(id string) ImplRef { return ImplRef{id, Launch{"go", TorchWorker}} }
+func goTorch(id string) ImplRef { return ImplRef{ID: id, Launch: Launch{"go", TorchWorker}} }
 
 // TorchWorker is the binary, in the Rust/Go binaries folder, that runs the
 // Go implementations on libtorch.

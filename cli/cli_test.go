@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,27 +145,32 @@ func TestWorkerNeedsSpec(t *testing.T) {
 func TestCheckResume(t *testing.T) {
 	out := t.TempDir()
 	cfg := bench.Config{Size: bench.SizeFull, Threads: 2, Device: "cpu", Reps: 0, Warmup: -1}
-	parts, err := checkResume(out, cfg)
+	parts, err := checkResume(out, &cfg, false)
 	require.NoError(t, err, "a first part that wrote no run.json")
 	assert.Empty(t, parts)
 
-	require.NoError(t, writeRunInfo(out, cfg, 3, nil, nil, time.Now(), stateFinished))
-	parts, err = checkResume(out, cfg)
+	require.NoError(t, writeRunInfo(out, cfg, nil, nil, nil, time.Now(), stateFinished))
+	parts, err = checkResume(out, &cfg, false)
 	require.NoError(t, err)
 	require.Len(t, parts, 1)
-	require.NoError(t, writeRunInfo(out, cfg, 3, nil, parts, time.Now(), stateRunning))
-	parts, err = checkResume(out, cfg)
+	require.NoError(t, writeRunInfo(out, cfg, nil, nil, parts, time.Now(), stateRunning))
+	parts, err = checkResume(out, &cfg, false)
 	require.NoError(t, err)
 	assert.Len(t, parts, 2, "every earlier part is kept")
 
 	other := cfg
 	other.Threads = 1
-	_, err = checkResume(out, other)
+	_, err = checkResume(out, &other, false)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "that run used --size full --threads 2")
 
+	other = cfg
+	other.Order = bench.OrderAlternate
+	_, err = checkResume(out, &other, false)
+	assert.ErrorContains(t, err, "that run used --order sequential --rounds 0 --seed 0; this one asks for --order alternate --rounds 3")
+
 	require.NoError(t, os.WriteFile(filepath.Join(out, "run.json"), []byte("{"), 0o644))
-	_, err = checkResume(out, cfg)
+	_, err = checkResume(out, &cfg, false)
 	assert.ErrorContains(t, err, "run.json")
 }
 
@@ -178,4 +184,40 @@ func TestModelsPrepareNeedsTokenizers(t *testing.T) {
 	oneLineError(t, code, errOut, "the gpt2 tokenizer is not prepared: run `mlbench data prepare` first")
 	code, _, errOut = run(t, "--root", root, "models", "prepare", "--model", "bert")
 	oneLineError(t, code, errOut, `unknown model "bert"`)
+}
+
+// A shuffled run records its seed and schedule; --resume goes on with the
+// seed, and refuses another.
+func TestRunInfoRecordsTheOrder(t *testing.T) {
+	out := t.TempDir()
+	task := &bench.Task{ID: "x/t", Reference: "a", Impls: []bench.ImplRef{{ID: "a"}, {ID: "b"}},
+		Cases: func(string) []bench.Case { return []bench.Case{{}} }, Quick: bench.Defaults{Reps: 4}}
+	jobs := bench.Plan([]*bench.Task{task}, map[string][]bench.ImplRef{task.ID: task.Impls}, bench.SizeQuick)
+	cfg := bench.Config{Size: bench.SizeQuick, Threads: 1, Device: "cpu", Warmup: -1, Order: bench.OrderShuffle, Rounds: 2, Seed: 42}
+	require.NoError(t, writeRunInfo(out, cfg, jobs, nil, nil, time.Now(), stateRunning))
+	var ri runInfo
+	b, err := os.ReadFile(filepath.Join(out, "run.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &ri))
+	assert.Equal(t, bench.OrderShuffle, ri.Order)
+	assert.Equal(t, 2, ri.Rounds)
+	assert.Equal(t, int64(42), ri.Seed)
+	assert.Len(t, ri.Schedule, 4, "two jobs in two rounds each")
+	assert.Contains(t, ri.Schedule[0], "(round 1 of 2, 2 reps)")
+
+	again := cfg
+	again.Seed = 7 // drawn anew: --seed was not given
+	_, err = checkResume(out, &again, false)
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), again.Seed, "the run's own seed")
+	_, err = checkResume(out, &again, true)
+	require.NoError(t, err, "--seed 42 given again")
+	again.Seed = 7
+	_, err = checkResume(out, &again, true)
+	assert.ErrorContains(t, err, "--seed 42; this one asks for --order shuffle --rounds 2 --seed 7")
+}
+
+func TestRunRefusesUnknownOrder(t *testing.T) {
+	code, _, errOut := run(t, "run", "--order", "random")
+	oneLineError(t, code, errOut, `--order "random": want sequential, alternate, shuffle`)
 }

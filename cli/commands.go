@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -251,7 +252,11 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "results directory (default: results/<UTC timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "time limit of each implementation process"},
 			&cli.DurationFlag{Name: "wait-quiet", Usage: "before each job, wait up to this long for other processes to use under a quarter of a core (e.g. 2m; 0: do not wait)"},
-			&cli.BoolFlag{Name: "resume", Usage: "go on with the run in --out: keep its passed results, run the rest (same size, threads, device, reps and warm-ups)"},
+			&cli.BoolFlag{Name: "resume", Usage: "go on with the run in --out: keep its passed results, run the rest (same size, threads, device, reps, warm-ups and order)"},
+			&cli.StringFlag{Name: "order", Value: bench.OrderSequential, Usage: "sequential (each job in one process, the reference first), alternate (each job's reps split into --rounds processes, " +
+				"the reference and the others interleaved round by round, every other round backwards: no order bias in a ratio) or shuffle (the rounds in a random order from --seed)"},
+			&cli.IntFlag{Name: "rounds", Value: bench.DefaultRounds, Usage: "with --order alternate or shuffle: rounds (processes) per job, at most its reps"},
+			&cli.Int64Flag{Name: "seed", Usage: "with --order shuffle: the seed of the order (default: drawn, and recorded in run.json)"},
 			calibrateFlag(),
 		},
 		Action: runAction,
@@ -282,7 +287,10 @@ func runAction(c *cli.Context) error {
 		DataDir: p.Data, ModelsDir: p.Models, OutDir: out, Size: size,
 		Reps: c.Int("reps"), Warmup: c.Int("warmup"), Threads: c.Int("threads"), Device: c.String("device"),
 		Timeout: c.Duration("timeout"), Launcher: l, Host: sysinfo.Host(), Resume: c.Bool("resume"),
-		WaitQuiet: c.Duration("wait-quiet"),
+		WaitQuiet: c.Duration("wait-quiet"), Order: c.String("order"), Rounds: c.Int("rounds"), Seed: c.Int64("seed"),
+	}
+	if cfg.Order == bench.OrderShuffle && !c.IsSet("seed") {
+		cfg.Seed = rand.Int64()
 	}
 	// The lock comes first: a second run into out is refused before it
 	// looks at, or writes, anything there.
@@ -292,7 +300,7 @@ func runAction(c *cli.Context) error {
 	defer cfg.Lock.Unlock()
 	var earlier []runInfo
 	if cfg.Resume {
-		if earlier, err = checkResume(out, cfg); err != nil {
+		if earlier, err = checkResume(out, &cfg, c.IsSet("seed")); err != nil {
 			return err
 		}
 	} else if ents, _ := os.ReadDir(out); len(ents) > 1 || len(ents) == 1 && ents[0].Name() != dirlock.File {
@@ -303,7 +311,7 @@ func runAction(c *cli.Context) error {
 	defer closeGPU()
 	prog := newProgress(c.App.ErrWriter, len(jobs))
 	live := newLiveTable(c.App.Writer)
-	cfg.OnStart = func(j bench.Job, i, n int) { prog.start(i, j.Label()) }
+	cfg.OnStart = func(j bench.Job, i, n int) { prog.total = n; prog.start(i, j.Label()) }
 	cfg.OnSurvivor = func() {
 		fmt.Fprintf(c.App.ErrWriter, "ended an implementation process that a killed run into %s had left running\n", out)
 	}
@@ -321,12 +329,12 @@ func runAction(c *cli.Context) error {
 		if err := describeHost(ctx, c, p, cfg.Host, cfg.Threads); err != nil {
 			return err
 		}
-		return writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateRunning)
+		return writeRunInfo(out, cfg, jobs, skipped, earlier, started, stateRunning)
 	}
 	results, err := bench.Run(ctx, cfg, jobs)
 	prog.clear()
 	if err != nil && ctx.Err() != nil {
-		if werr := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateInterrupted); werr != nil {
+		if werr := writeRunInfo(out, cfg, jobs, skipped, earlier, started, stateInterrupted); werr != nil {
 			return werr
 		}
 		return cli.Exit(fmt.Sprintf("interrupted after %d of %d jobs (--resume --out %s goes on with it)",
@@ -335,7 +343,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeRunInfo(out, cfg, len(jobs), skipped, earlier, started, stateFinished); err != nil {
+	if err := writeRunInfo(out, cfg, jobs, skipped, earlier, started, stateFinished); err != nil {
 		return err
 	}
 	return printRun(c, out, results)
@@ -353,6 +361,9 @@ func checkRunFlags(c *cli.Context) error {
 	}
 	if d := c.String("device"); d != "cpu" && d != "cuda" {
 		return fmt.Errorf("--device %q: want cpu or cuda", d)
+	}
+	if err := bench.CheckOrder(c.String("order"), c.Int("rounds")); err != nil {
+		return fmt.Errorf("--%v", err)
 	}
 	if c.Int("reps") < 0 {
 		return fmt.Errorf("--reps %d: want at least 1 (or 0 for the task's default)", c.Int("reps"))
@@ -436,12 +447,19 @@ type runInfo struct {
 	Host     *bench.HostInfo   `json:"host"`
 	ThreadEn []string          `json:"thread_env"`
 	Parts    []runInfo         `json:"parts,omitempty"`
+	// Order, Rounds and Seed are the run's --order, --rounds and --seed;
+	// Schedule the processes in the order they were to run ("" order:
+	// a run of an older mlbench, sequential).
+	Order    string   `json:"order,omitempty"`
+	Rounds   int      `json:"rounds,omitempty"`
+	Seed     int64    `json:"seed,omitempty"`
+	Schedule []string `json:"schedule,omitempty"`
 }
 
 // checkResume reads the run.json of the run in out, when there is one, and
 // refuses to go on with different settings: the parts of one run must be
 // comparable. It returns the earlier parts.
-func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
+func checkResume(out string, cfg *bench.Config, seedSet bool) ([]runInfo, error) {
 	b, err := os.ReadFile(filepath.Join(out, "run.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		// Written at the start since the directory was locked; a run of an
@@ -461,6 +479,9 @@ func checkResume(out string, cfg bench.Config) ([]runInfo, error) {
 			"this one asks for --size %s --threads %d --device %s --reps %d --warmup %d",
 			out, ri.Size, ri.Threads, ri.Device, ri.Reps, ri.Warmup, cfg.Size, cfg.Threads, cfg.Device, cfg.Reps, cfg.Warmup)
 	}
+	if err := checkResumeOrder(out, ri, cfg, seedSet); err != nil {
+		return nil, err
+	}
 	parts := ri.Parts
 	ri.Parts = nil
 	return append(parts, ri), nil
@@ -475,13 +496,14 @@ const (
 
 // writeRunInfo writes out/run.json in state; it is written when the run
 // starts and again when it ends.
-func writeRunInfo(out string, cfg bench.Config, n int, skipped []bench.Skip, earlier []runInfo, started time.Time, state string) error {
+func writeRunInfo(out string, cfg bench.Config, jobs []bench.Job, skipped []bench.Skip, earlier []runInfo, started time.Time, state string) error {
 	ri := runInfo{Command: os.Args, State: state, Started: started.Format(time.RFC3339), Size: cfg.Size, Threads: cfg.Threads,
-		Device: cfg.Device, Reps: cfg.Reps, Warmup: cfg.Warmup, Timeout: cfg.Timeout.String(), Jobs: n, Host: cfg.Host,
+		Device: cfg.Device, Reps: cfg.Reps, Warmup: cfg.Warmup, Timeout: cfg.Timeout.String(), Jobs: len(jobs), Host: cfg.Host,
 		ThreadEn: bench.ThreadEnv(cfg.Threads), Parts: earlier}
 	if state != stateRunning {
 		ri.Finished = time.Now().UTC().Format(time.RFC3339)
 	}
+	ri.Order, ri.Rounds, ri.Seed, ri.Schedule = runOrder(cfg, jobs)
 	for _, s := range dedupSkips(skipped) {
 		if ri.Skipped == nil {
 			ri.Skipped = map[string]string{}

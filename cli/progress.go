@@ -100,7 +100,8 @@ func (l *liveTable) add(r *bench.Result) {
 		task += " " + r.Variant
 	}
 	key := r.Task + "\x00" + r.Variant
-	if r.Reference == "" && r.Status == bench.StatusOK {
+	null := bench.IsNull(r.Impl)
+	if r.Reference == "" && r.Status == bench.StatusOK && !null {
 		l.refs[key] = r
 	}
 	if r.Status != bench.StatusOK {
@@ -119,12 +120,17 @@ func (l *liveTable) add(r *bench.Result) {
 		}
 		s := stats.Summarize(r.Phases[ph])
 		cell := fmt.Sprintf("%s %s", ph, fmtSeconds(s.Median))
-		if ref := l.refs[key]; ph == main && ref != nil && ref != r && len(ref.Phases[ph]) > 0 {
+		if ref := l.refs[key]; ph == main && ref != nil && ref != r && !null && len(ref.Phases[ph]) > 0 {
 			cell += fmt.Sprintf(" (%.2fx)", stats.MedianRatio(r.Phases[ph], ref.Phases[ph]).Ratio)
 		}
 		cells = append(cells, cell)
 	}
-	fmt.Fprintf(l.w, "%-7s %-34s %-20s %s\n", "ok", task, r.Impl, strings.Join(cells, "  "))
+	st := "ok"
+	if null {
+		st = "null" // a baseline: no parity, no ratio
+		cells = append(cells, fmt.Sprintf("wall %s", fmtSeconds(r.WallSeconds)))
+	}
+	fmt.Fprintf(l.w, "%-7s %-34s %-20s %s\n", st, task, r.Impl, strings.Join(cells, "  "))
 }
 
 func fmtSeconds(s float64) string {

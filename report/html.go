@@ -35,6 +35,10 @@ type RunInfo struct {
 	Skipped    map[string]string `json:"skipped"`
 	ThreadEnv  []string          `json:"thread_env"`
 	Parts      []RunInfo         `json:"parts"`
+	// Order, Rounds and Seed: how the processes were ordered (run --order).
+	Order  string `json:"order"`
+	Rounds int    `json:"rounds"`
+	Seed   int64  `json:"seed"`
 }
 
 // JobCount is run.json's "jobs": a count in a run's run.json, the list of
@@ -163,8 +167,11 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 	if err != nil {
 		return err
 	}
-	d := pageData{Page: page, FontCSS: fontFaceCSS(), Headline: buildHeadline(secs), Provenance: buildProvenance(results, page.Run),
+	d := pageData{Page: page, FontCSS: fontFaceCSS(), Provenance: buildProvenance(results, page.Run),
 		Limits: limitsSection(results)}
+	if len(secs) > 0 { // not for null implementations alone
+		d.Headline = buildHeadline(secs)
+	}
 	if d.Title == "" {
 		d.Title = "mlbench report"
 	}
@@ -189,6 +196,10 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 			}
 			d.Blocks = append(d.Blocks, htmlBlock{Scaling: sc})
 		}
+	}
+	if _, nulls := splitNull(results); len(nulls) > 0 {
+		h := fixedCostSection(nulls)
+		d.Blocks = append(d.Blocks, htmlBlock{Section: h})
 	}
 	return pageTmpl.Execute(w, d)
 }

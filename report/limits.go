@@ -32,7 +32,8 @@ type limitRow struct {
 // ok is false when r has none (not measured, failed, not on the CPU, or a
 // task without a counted workload).
 func limitRowOf(r *bench.Result) (row limitRow, ok bool) {
-	if r.Status != bench.StatusOK || r.Host == nil || r.Host.Limits == nil || (r.Device != "" && r.Device != "cpu") {
+	// A null implementation does no work: it has no fraction of anything.
+	if r.Status != bench.StatusOK || bench.IsNull(r.Impl) || r.Host == nil || r.Host.Limits == nil || (r.Device != "" && r.Device != "cpu") {
 		return row, false
 	}
 	l := r.Host.Limits

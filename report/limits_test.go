@@ -74,6 +74,7 @@ func TestLimitRowsLeaveOutWhatTheyCannotJudge(t *testing.T) {
 		"on a GPU":  func(r *bench.Result) { r.Device = "cuda" },
 		"no phase":  func(r *bench.Result) { r.Phases = nil },
 		"no task":   func(r *bench.Result) { r.Task = "classical/svm" },
+		"null":      func(r *bench.Result) { r.Impl = "go-null" },
 	} {
 		c := g
 		r(&c)

@@ -156,6 +156,7 @@ func referenceOf(task string, rs []*bench.Result) string {
 
 // build makes the sections of one run.
 func build(results []*bench.Result) ([]*section, error) {
+	results, _ = splitNull(results) // a baseline, not a row: see fixedcost.go
 	keys, byCase := groupCases(results)
 	var out []*section
 	for _, k := range keys {

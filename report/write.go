@@ -83,7 +83,9 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	if len(hosts) > 1 {
 		e.printf("\n- warning: results come from %d different hosts\n", len(hosts))
 	}
-	writeHeadline(e, buildHeadline(secs))
+	if len(secs) > 0 { // not for null implementations alone
+		writeHeadline(e, buildHeadline(secs))
+	}
 	for i, s := range secs {
 		writeSection(e, s)
 		if i+1 == len(secs) || secs[i+1].Task != s.Task {
@@ -99,6 +101,8 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 		}
 	}
 	writeLimits(e, results)
+	_, nulls := splitNull(results)
+	writeFixedCost(e, fixedCostSection(nulls))
 	return e.err
 }
 

@@ -1,0 +1,3 @@
+fn main() {
+    mlbench_common::main_with(null::run);
+}
