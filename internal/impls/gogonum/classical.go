@@ -97,7 +97,7 @@ func runLinreg(c *worker.Context) error {
 	}
 	c.SetParams(map[string]any{"replicate": replicate, "fit_intercept": true})
 	c.Result.Notes = append(c.Result.Notes,
-		"classical.LinearRegression: centre X and y, Householder QR of the centred X (gonum LAPACK dgelqf/dormlq/dtrtrs on its transpose), "+
+		"classical.LinearRegression: centre X and y, Householder QR of the centred X (LAPACK's dgelq2 and dormlq on its transpose in one pass, gonum dtrtrs), "+
 			"rank checked on diag(R); intercept = ȳ − x̄·β, as scikit-learn's LinearRegression",
 		fmt.Sprintf("train rows tiled %d times inside the load phase", replicate))
 	return c.Repeat(func(_ int, timed bool) error {
