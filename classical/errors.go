@@ -38,26 +38,32 @@ const (
 // checks that X is non-empty and finite. The slice aliases X's storage when
 // X is a *mat.Dense with a contiguous layout; callers must not modify it.
 func denseRows(X mat.Matrix) (data []float64, r, c int, err error) {
+	if data, r, c, err = rawRows(X); err != nil {
+		return nil, r, c, err
+	}
+	if err := checkFinite(data); err != nil {
+		return nil, r, c, err
+	}
+	return data, r, c, nil
+}
+
+// rawRows is denseRows without the finiteness check, for a caller that
+// checks while it makes its own pass over the data.
+func rawRows(X mat.Matrix) (data []float64, r, c int, err error) {
 	r, c = X.Dims()
 	if r == 0 || c == 0 {
 		return nil, r, c, ErrEmpty
 	}
 	if d, ok := X.(mat.RawMatrixer); ok {
-		raw := d.RawMatrix()
-		if raw.Stride == c {
-			data = raw.Data[:r*c]
+		if raw := d.RawMatrix(); raw.Stride == c {
+			return raw.Data[:r*c], r, c, nil
 		}
 	}
-	if data == nil {
-		data = make([]float64, r*c)
-		for i := 0; i < r; i++ {
-			for j := 0; j < c; j++ {
-				data[i*c+j] = X.At(i, j)
-			}
+	data = make([]float64, r*c)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			data[i*c+j] = X.At(i, j)
 		}
-	}
-	if err := checkFinite(data); err != nil {
-		return nil, r, c, err
 	}
 	return data, r, c, nil
 }

@@ -70,6 +70,10 @@ func NewKMeans(k int) *KMeans { return &KMeans{K: k, MaxIter: 300, Tol: 1e-4} }
 // blockRows is the number of rows of one unit of parallel work.
 const blockRows = 4096
 
+// maxCandDist is the most candidate distances k-means++ keeps (8 MiB of
+// float64s: 4 candidates for up to 262,144 rows).
+const maxCandDist = 1 << 20
+
 // Fit clusters the rows of X. Random draws of the initialisation come from
 // src; a nil src uses the global source of math/rand/v2. Fit returns an
 // error wrapping ErrEmpty, ErrNotFinite, ErrParam or ErrTooFewRows (K
@@ -518,6 +522,14 @@ func kmeansPlusPlus(data []float64, n, d, k int, src *rand.Rand, near []int32) [
 		pot += v
 	}
 
+	// dist keeps each candidate's min(D², ‖x − candidate‖²) per row, as
+	// scikit-learn's distance_to_candidates, so that the chosen
+	// candidate's distances are not computed twice; only while that fits
+	// in cache (maxCandDist), else nil and they are recomputed.
+	var dist []float64
+	if trials*n <= maxCandDist {
+		dist = make([]float64, trials*n)
+	}
 	cand := make([]int, trials)
 	candX := make([]float64, trials*d)
 	candPot := make([]float64, trials)
@@ -559,13 +571,16 @@ func kmeansPlusPlus(data []float64, n, d, k int, src *rand.Rand, near []int32) [
 			for i := lo; i < hi; i++ {
 				ci, j := closest[i], int(near[i])
 				for t := range s {
+					m := ci
 					if candCC[t*k+j] <= 4*ci {
 						if v := sqDist(data[i*d:(i+1)*d], candX[t*d:(t+1)*d]); v < ci {
-							s[t] += v
-							continue
+							m = v
 						}
 					}
-					s[t] += ci
+					s[t] += m
+					if dist != nil {
+						dist[t*n+i] = m
+					}
 				}
 			}
 		})
@@ -586,6 +601,15 @@ func kmeansPlusPlus(data []float64, n, d, k int, src *rand.Rand, near []int32) [
 		copy(centers[c*d:(c+1)*d], bx)
 		bcc := candCC[best*k : (best+1)*k]
 		parallelBlocks(n, func(_, lo, hi int) {
+			if dist != nil { // the same pruning and values as below, kept
+				bd := dist[best*n : (best+1)*n]
+				for i := lo; i < hi; i++ {
+					if v := bd[i]; v < closest[i] {
+						closest[i], near[i] = v, int32(c)
+					}
+				}
+				return
+			}
 			for i := lo; i < hi; i++ {
 				ci := closest[i]
 				if bcc[near[i]] > 4*ci {

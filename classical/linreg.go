@@ -19,8 +19,9 @@ import (
 // y are centred on their means, the centred problem is solved by least
 // squares, and the intercept is β₀ = ȳ − x̄·β. Least squares uses a
 // Householder QR factorisation of the centred X (computed as the LQ
-// factorisation of its transpose with gonum's LAPACK, dgelqf/dormlq/dtrtrs,
-// so that reflections run over contiguous memory), which is backward stable
+// factorisation of its transpose, LAPACK's dgelq2 and dormlq in one pass
+// (lqApply), so that reflections run over contiguous memory, then gonum's
+// dtrtrs), which is backward stable
 // (Golub & Van Loan, Matrix Computations, 4th ed., §5.3) and avoids squaring
 // the condition number as the normal equations would.
 //
@@ -36,7 +37,7 @@ type LinearRegression struct {
 // receiver is then left unfitted.
 func (lr *LinearRegression) Fit(X mat.Matrix, y []float64) error {
 	lr.coef = nil
-	data, n, p, err := denseRows(X)
+	data, n, p, err := rawRows(X) // checked for NaN and ±Inf below, in the transposing pass
 	if err != nil {
 		return err
 	}
@@ -51,34 +52,37 @@ func (lr *LinearRegression) Fit(X mat.Matrix, y []float64) error {
 		return fmt.Errorf("%w: %d rows for %d features and an intercept", ErrTooFewRows, n, p)
 	}
 
-	xMean := make([]float64, p)
-	for i := 0; i < n; i++ {
-		floats.Add(xMean, data[i*p:(i+1)*p])
-	}
-	floats.Scale(1/float64(n), xMean)
-	yMean := floats.Sum(y) / float64(n)
-
-	// The centred data are stored transposed, A = X_cᵀ (p×n, row-major), so
-	// that every Householder reflection runs over a contiguous row: the LQ
-	// factorisation A = L·Q (LAPACK dgelqf) is the QR factorisation
-	// X_c = Qᵀ·Lᵀ, R = Lᵀ, of the tall-skinny X_c without strided access.
+	// One pass over X: transpose it into A = Xᵀ (p×n, row-major, so that
+	// every Householder reflection below runs over a contiguous row), sum
+	// each column in row order and check for NaN and ±Inf (v-v is 0 only
+	// for finite v); then centre each row of A on its mean. The LQ
+	// factorisation A = L·Q (LAPACK dgelq2) of the centred A = X_cᵀ is the
+	// QR factorisation X_c = Qᵀ·Lᵀ, R = Lᵀ, of the tall-skinny X_c.
 	at := make([]float64, p*n)
+	xMean := make([]float64, p)
+	bad := false
 	for i := 0; i < n; i++ {
 		row := data[i*p : (i+1)*p]
 		for j, v := range row {
-			at[j*n+i] = v - xMean[j]
+			at[j*n+i] = v
+			xMean[j] += v
+			bad = bad || v-v != 0
 		}
 	}
+	if bad {
+		return checkFinite(data)
+	}
+	floats.Scale(1/float64(n), xMean)
+	for j, m := range xMean {
+		floats.AddConst(-m, at[j*n:(j+1)*n])
+	}
+	yMean := floats.Sum(y) / float64(n)
 	z := make([]float64, n)
 	for i, v := range y {
 		z[i] = v - yMean
 	}
-	a := blas64.General{Rows: p, Cols: n, Stride: n, Data: at}
-	tau := make([]float64, p)
-	work := []float64{0}
-	lapack64.Gelqf(a, tau, work, -1)
-	work = make([]float64, int(work[0]))
-	lapack64.Gelqf(a, tau, work, len(work))
+	// A = L·Q, and z = Q·y_c (see lqApply).
+	lqApply(at, p, n, z)
 
 	// Rank test on the diagonal of R = Lᵀ, with the tolerance
 	// numpy.linalg.lstsq and LAPACK dgelsd use for their default rcond:
@@ -94,14 +98,8 @@ func (lr *LinearRegression) Fit(X mat.Matrix, y []float64) error {
 		}
 	}
 
-	// min ‖X_c·β − y_c‖ = min ‖Lᵀ·β − Q·y_c‖: apply Q (dormlq), then solve
-	// the triangular system Lᵀ·β = (Q·y_c)[:p] (dtrtrs).
-	zc := blas64.General{Rows: n, Cols: 1, Stride: 1, Data: z}
-	lapack64.Ormlq(blas.Left, blas.NoTrans, a, tau, zc, work, -1)
-	if int(work[0]) > len(work) {
-		work = make([]float64, int(work[0]))
-	}
-	lapack64.Ormlq(blas.Left, blas.NoTrans, a, tau, zc, work, len(work))
+	// min ‖X_c·β − y_c‖ = min ‖Lᵀ·β − Q·y_c‖: solve the triangular system
+	// Lᵀ·β = (Q·y_c)[:p] (dtrtrs).
 	l := blas64.Triangular{N: p, Stride: n, Data: at, Uplo: blas.Lower, Diag: blas.NonUnit}
 	if !lapack64.Trtrs(blas.Trans, l, blas64.General{Rows: p, Cols: 1, Stride: 1, Data: z[:p]}) {
 		return fmt.Errorf("%w: singular triangular factor", ErrRankDeficient)

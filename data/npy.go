@@ -237,6 +237,46 @@ func (f *NPYFile) Float64s() ([]float64, error) {
 	return out, nil
 }
 
+// ReadNPYInts reads a whole .npy file (OpenNPY's formats) as ints, with its
+// shape: index and label arrays. "<i8" data is read straight into the
+// result on a 64-bit little-endian machine, with no float64 copy; float
+// data is truncated, as Array.Ints does.
+func ReadNPYInts(path string) (data, shape []int, err error) {
+	f, err := OpenNPY(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	d, err := f.Ints()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, f.Shape, nil
+}
+
+// Ints reads all of the file's data as ints (see ReadNPYInts).
+func (f *NPYFile) Ints() ([]int, error) {
+	n := f.Numel()
+	if f.DType == "<i8" && littleEndian && unsafe.Sizeof(int(0)) == 8 {
+		out := make([]int, n)
+		if n > 0 {
+			if _, err := io.ReadFull(f.File, unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 8*n)); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	d, err := f.Float64s()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, n)
+	for i, v := range d {
+		out[i] = int(v)
+	}
+	return out, nil
+}
+
 // decodeNPY converts the little-endian elements of b into dst.
 func decodeNPY(dtype string, b []byte, dst []float64) {
 	switch dtype {

@@ -72,7 +72,13 @@ type GPT2 struct {
 	Device torch.Device
 
 	wte, wpe, lnfW, lnfB *torch.Tensor
-	blocks               []gpt2Block
+	// head is the tied LM head wteᵀ, [n_embd, vocab] contiguous; wte is
+	// its transposed view (one copy of the weights). logits = h · head
+	// is MKL's GEMV on a row-major [in, out] matrix, as the blocks' Conv1D
+	// weights; F.linear(h, wte) streams the [vocab, n_embd] matrix
+	// slower (1.7x on an AVX-512 EPYC, issue #22).
+	head   *torch.Tensor
+	blocks []gpt2Block
 }
 
 // LoadGPT2 loads dir/config.json and dir/model.safetensors onto dev.
@@ -94,7 +100,7 @@ func LoadGPT2(dir string, dev torch.Device) (*GPT2, error) {
 	defer w.close()
 	E, I := int64(cfg.NEmbd), int64(cfg.Inner())
 	m := &GPT2{Config: cfg, Device: dev}
-	m.wte = w.take("transformer.wte.weight", int64(cfg.VocabSize), E)
+	m.head, m.wte = tiedHead(w, w.take("transformer.wte.weight", int64(cfg.VocabSize), E))
 	m.wpe = w.take("transformer.wpe.weight", int64(cfg.NPositions), E)
 	m.lnfW, m.lnfB = w.take("transformer.ln_f.weight", E), w.take("transformer.ln_f.bias", E)
 	m.blocks = make([]gpt2Block, cfg.NLayer)
@@ -138,36 +144,10 @@ func LoadGPT2(dir string, dev torch.Device) (*GPT2, error) {
 
 // Close frees the weights; it may be called more than once.
 func (m *GPT2) Close() error {
-	closeAll(m.wte, m.wpe, m.lnfW, m.lnfB)
+	closeAll(m.head, m.wte, m.wpe, m.lnfW, m.lnfB)
 	for i := range m.blocks {
 		closeAll(m.blocks[i].tensors()...)
 	}
-	return nil
-}
-
-// Cache is a GPT-2 KV cache: per layer, the keys and values of every
-// position run so far, [B, n_head, Len, head_dim]. Forward appends to it.
-// Close frees it; a closed Cache is empty and can be reused.
-type Cache struct {
-	keys, values []*torch.Tensor
-	n            int
-}
-
-// NewCache is an empty cache for m.
-func (m *GPT2) NewCache() *Cache {
-	return &Cache{keys: make([]*torch.Tensor, len(m.blocks)), values: make([]*torch.Tensor, len(m.blocks))}
-}
-
-// Len is the number of cached positions.
-func (c *Cache) Len() int { return c.n }
-
-// Close frees the cached keys and values and empties the cache.
-func (c *Cache) Close() error {
-	closeAll(c.keys...)
-	closeAll(c.values...)
-	clear(c.keys)
-	clear(c.values)
-	c.n = 0
 	return nil
 }
 
@@ -185,19 +165,23 @@ func (m *GPT2) Forward(ids *torch.Tensor, cache *Cache) (*torch.Tensor, error) {
 	if len(info.Shape) != 2 || info.Shape[1] == 0 {
 		return nil, fmt.Errorf("gpt2: input_ids shape %v: want [batch, seq>0]", info.Shape)
 	}
-	if cache == nil {
-		cache = m.NewCache()
-		defer cache.Close()
-	} else if len(cache.keys) != len(m.blocks) {
+	if cache != nil && len(cache.keys) != len(m.blocks) {
 		return nil, fmt.Errorf("gpt2: cache for %d layers, model has %d", len(cache.keys), len(m.blocks))
 	}
-	S := info.Shape[1]
-	past := int64(cache.n)
+	B, S := info.Shape[0], info.Shape[1]
+	past := int64(0)
+	if cache != nil {
+		past = int64(cache.n)
+	}
 	if past+S > int64(m.Config.NPositions) {
 		return nil, fmt.Errorf("gpt2: %d positions exceed n_positions %d", past+S, m.Config.NPositions)
 	}
+	if cache != nil {
+		if err := cache.reserve(m, B, past+S); err != nil {
+			return nil, err
+		}
+	}
 	E := int64(m.Config.NEmbd)
-	newK, newV := make([]*torch.Tensor, len(m.blocks)), make([]*torch.Tensor, len(m.blocks))
 	var logits *torch.Tensor
 	err = forward(func(s *torch.Scope) {
 		// The attention pattern: causal over the new positions, all of the past.
@@ -211,38 +195,37 @@ func (m *GPT2) Forward(ids *torch.Tensor, cache *Cache) (*torch.Tensor, error) {
 		}
 		h := s.Add(s.Embedding(m.wte, ids), s.Narrow(m.wpe, 0, past, S))
 		for i := range m.blocks {
-			h, newK[i], newV[i] = m.block(s, i, h, cache.keys[i], cache.values[i], att)
+			var kc, vc *torch.Tensor
+			if cache != nil {
+				kc, vc = cache.keys[i], cache.values[i]
+			}
+			h = m.block(s, i, h, kc, vc, past, att)
 		}
 		h = s.LayerNorm(h, []int64{E}, m.lnfW, m.lnfB, m.Config.LayerNormEpsilon)
-		logits = s.Linear(h, m.wte, nil) // the tied LM head
+		logits = s.MatMul(h, m.head) // the tied LM head
 		if s.Err() == nil {
 			s.Release(logits)
-			for i := range newK {
-				s.Release(newK[i])
-				s.Release(newV[i])
-			}
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	closeAll(cache.keys...)
-	closeAll(cache.values...)
-	copy(cache.keys, newK)
-	copy(cache.values, newV)
-	cache.n += int(S)
+	if cache != nil {
+		cache.n += int(S)
+	}
 	return logits, nil
 }
 
-// block is transformer block i on hidden states h [B, S, E] after the
-// cached keys and values pastK, pastV (nil when there is no past): it
-// returns the new hidden states and the keys and values of every position
-// so far, [B, n_head, past+S, head_dim].
-func (m *GPT2) block(s *torch.Scope, i int, h, pastK, pastV *torch.Tensor, att torch.AttentionOptions) (out, k, v *torch.Tensor) {
+// block is transformer block i on hidden states h [B, S, E] at positions
+// past .. past+S-1. With a cache (kc, vc: the layer's key and value buffers
+// [B, n_head, capacity, head_dim], nil without one) it writes the new keys
+// and values at positions past .. past+S-1 and attends to positions
+// 0 .. past+S-1 of the buffers. It returns the new hidden states.
+func (m *GPT2) block(s *torch.Scope, i int, h, kc, vc *torch.Tensor, past int64, att torch.AttentionOptions) *torch.Tensor {
 	info, err := h.Info()
 	if err != nil {
 		s.Keep(nil, err)
-		return nil, nil, nil
+		return nil
 	}
 	B, S := info.Shape[0], info.Shape[1]
 	E, nh := int64(m.Config.NEmbd), int64(m.Config.NHead)
@@ -255,9 +238,8 @@ func (m *GPT2) block(s *torch.Scope, i int, h, pastK, pastV *torch.Tensor, att t
 		return s.Transpose(s.View(s.Narrow(qkv, 2, j*E, E), B, S, nh, E/nh), 1, 2)
 	}
 	q, k, v := split(0), split(1), split(2)
-	if pastK != nil {
-		k = s.Cat([]*torch.Tensor{pastK, k}, 2)
-		v = s.Cat([]*torch.Tensor{pastV, v}, 2)
+	if kc != nil {
+		k, v = appendKV(s, kc, k, past, S), appendKV(s, vc, v, past, S)
 	}
 	o := s.ScaledDotProductAttention(q, k, v, att)
 	o = s.Linear(s.Reshape(s.Transpose(o, 1, 2), B, S, E), b.projW, b.projB)
@@ -268,7 +250,7 @@ func (m *GPT2) block(s *torch.Scope, i int, h, pastK, pastV *torch.Tensor, att t
 	} else {
 		f = s.GELUTanh(f)
 	}
-	return s.Add(h, s.Linear(f, b.mprojW, b.mprojB)), k, v
+	return s.Add(h, s.Linear(f, b.mprojW, b.mprojB))
 }
 
 // causalMask is the Bool mask [S, past+S] of S new positions after past

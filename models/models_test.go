@@ -152,7 +152,7 @@ func TestGPT2MatchesTransformers(t *testing.T) {
 	require.NoError(t, forward(func(s *torch.Scope) {
 		h := s.Add(s.Embedding(m.wte, prompt), s.Narrow(m.wpe, 0, 0, 7))
 		f.assertClose(t, "gpt2.hidden.0", h)
-		h, _, _ = m.block(s, 0, h, nil, nil, torch.AttentionOptions{Causal: true})
+		h = m.block(s, 0, h, nil, nil, 0, torch.AttentionOptions{Causal: true})
 		f.assertClose(t, "gpt2.hidden.1", h)
 	}))
 

@@ -30,25 +30,31 @@ type split struct {
 }
 
 // loadSplit reads the inputs X, y, train_idx and test_idx of c's spec and
-// gathers the train rows, tiled replicate times, and the test rows.
+// gathers the train rows, tiled replicate times, and the test rows. The
+// files are mapped (data.MapNPY), so that the only copies are the gathered
+// rows, as NumPy's X[train_idx] after np.load.
 func loadSplit(c *worker.Context, replicate int) (*split, error) {
-	arr := map[string]*data.Array{}
+	files := map[string]*data.MappedNPY{}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
 	for _, name := range []string{"X", "y", "train_idx", "test_idx"} {
 		p, err := c.Spec.Input(name)
 		if err != nil {
 			return nil, err
 		}
-		a, err := data.ReadNPY(p)
-		if err != nil {
+		if files[name], err = data.MapNPY(p); err != nil {
 			return nil, err
 		}
-		arr[name] = a
 	}
-	X, y := arr["X"], arr["y"]
-	if len(X.Shape) != 2 || len(y.Shape) != 1 || y.Rows() != X.Rows() {
-		return nil, fmt.Errorf("X has shape %v and y %v: want [n,p] and [n]", X.Shape, y.Shape)
+	xs, ys := files["X"].Shape, files["y"].Shape
+	if len(xs) != 2 || len(ys) != 1 || ys[0] != xs[0] {
+		return nil, fmt.Errorf("X has shape %v and y %v: want [n,p] and [n]", xs, ys)
 	}
-	n, p := X.Rows(), X.Cols()
+	X, y := files["X"].Float64s(), files["y"].Float64s()
+	n, p := xs[0], xs[1]
 	rows := func(idx []int, times int) (*mat.Dense, []float64, error) {
 		m := mat.NewDense(len(idx)*times, p, nil)
 		raw := m.RawMatrix()
@@ -57,20 +63,23 @@ func loadSplit(c *worker.Context, replicate int) (*split, error) {
 			if r < 0 || r >= n {
 				return nil, nil, fmt.Errorf("index %d out of range [0,%d)", r, n)
 			}
-			for k := 0; k < times; k++ {
-				o := k*len(idx) + i
-				copy(raw.Data[o*raw.Stride:o*raw.Stride+p], X.Data[r*p:(r+1)*p])
-				t[o] = y.Data[r]
-			}
+			copy(raw.Data[i*raw.Stride:i*raw.Stride+p], X[r*p:(r+1)*p])
+			t[i] = y[r]
+		}
+		// The copies: whole blocks, as np.tile (raw.Stride is p).
+		blk := len(idx) * raw.Stride
+		for k := 1; k < times; k++ {
+			copy(raw.Data[k*blk:(k+1)*blk], raw.Data[:blk])
+			copy(t[k*len(idx):(k+1)*len(idx)], t[:len(idx)])
 		}
 		return m, t, nil
 	}
 	var s split
 	var err error
-	if s.xTrain, s.yTrain, err = rows(arr["train_idx"].Ints(), replicate); err != nil {
+	if s.xTrain, s.yTrain, err = rows(files["train_idx"].Ints(), replicate); err != nil {
 		return nil, fmt.Errorf("train_idx: %w", err)
 	}
-	if s.xTest, s.yTest, err = rows(arr["test_idx"].Ints(), 1); err != nil {
+	if s.xTest, s.yTest, err = rows(files["test_idx"].Ints(), 1); err != nil {
 		return nil, fmt.Errorf("test_idx: %w", err)
 	}
 	return &s, nil
@@ -88,7 +97,7 @@ func runLinreg(c *worker.Context) error {
 	}
 	c.SetParams(map[string]any{"replicate": replicate, "fit_intercept": true})
 	c.Result.Notes = append(c.Result.Notes,
-		"classical.LinearRegression: centre X and y, Householder QR of the centred X (gonum LAPACK dgelqf/dormlq/dtrtrs on its transpose), "+
+		"classical.LinearRegression: centre X and y, Householder QR of the centred X (LAPACK's dgelq2 and dormlq on its transpose in one pass, gonum dtrtrs), "+
 			"rank checked on diag(R); intercept = ȳ − x̄·β, as scikit-learn's LinearRegression",
 		fmt.Sprintf("train rows tiled %d times inside the load phase", replicate))
 	return c.Repeat(func(_ int, timed bool) error {
@@ -259,14 +268,14 @@ func loadBlobs(c *worker.Context) (*mat.Dense, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ya, err := data.ReadNPY(yp)
+	ya, yShape, err := data.ReadNPYInts(yp)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(xa.Shape) != 2 || len(ya.Shape) != 1 || ya.Rows() != xa.Rows() {
-		return nil, nil, fmt.Errorf("X has shape %v and y %v: want [n,p] and [n]", xa.Shape, ya.Shape)
+	if len(xa.Shape) != 2 || len(yShape) != 1 || yShape[0] != xa.Rows() {
+		return nil, nil, fmt.Errorf("X has shape %v and y %v: want [n,p] and [n]", xa.Shape, yShape)
 	}
-	return mat.NewDense(xa.Rows(), xa.Cols(), xa.Data), ya.Ints(), nil
+	return mat.NewDense(xa.Rows(), xa.Cols(), xa.Data), ya, nil
 }
 
 // kmeansSharedInit is the parity fit, untimed: Lloyd from the shared

@@ -99,6 +99,9 @@ func runGPT2(c *worker.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Result.Notes = append(c.Result.Notes, "gpt2: KV cache buffers written in place (grown by doubling; "+
+		"transformers and tch concatenate with torch.cat each step); tied LM head as a contiguous "+
+		"wteᵀ [n_embd, vocab] (h @ wteᵀ, not F.linear(h, wte))")
 	return llm.RunGPT2(c, tokenize.Load, func(sp *llm.GenSpec) (llm.CausalLM, error) {
 		m, err := models.LoadGPT2(sp.ModelDir, dev)
 		if err != nil {
