@@ -31,7 +31,9 @@ func (t *Task) SweepAxis() string { return sweepAxes[t.ID] }
 var sweepAxes = map[string]string{"dl/cnn": "batch_size", "llm/bert-qa": "seq_len", "llm/gpt2": "prompt_len"}
 
 // CNN sweep: a fixed number of Adam steps at each batch size, from the same
-// initial weights, over the first steps*batch samples of the quick order.
+// initial weights, over the first steps*batch samples of the full order's
+// first epoch (the quick order's 5,000 samples are fewer than 20 batches of
+// 256).
 var (
 	SweepCNNBatches = []int{16, 64, 256}
 	SweepCNNSteps   = 20 // >= 10: the loss_steps probe holds 10 steps
@@ -47,7 +49,7 @@ func cnnSweepCases() []Case {
 			Variant: fmt.Sprintf("batch_size=%d", b),
 			Inputs: in("train_x", "data:cifar10/train_x.npy", "train_y", "data:cifar10/train_y.npy",
 				"test_x", "data:cifar10/test_x.npy", "test_y", "data:cifar10/test_y.npy",
-				"order", "data:cifar10/order_quick.npy", "init", "data:cifar10/init.safetensors"),
+				"order", "data:cifar10/order_full.npy", "init", "data:cifar10/init.safetensors"),
 			Datasets: []string{"cifar10"},
 			Params: map[string]any{"epochs": 1, "batch_size": b, "steps": SweepCNNSteps, "lr": 1e-3,
 				"mean": cifarMean, "std": cifarStd, "seed": 0},

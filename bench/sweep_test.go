@@ -45,6 +45,7 @@ func TestSweepPlan(t *testing.T) {
 		assert.Equal(t, 1, c.Params["epochs"])
 	}
 	assert.GreaterOrEqual(t, SweepCNNSteps, 10, "the loss_steps parity rule reads steps 1 and 10")
+	assert.LessOrEqual(t, SweepCNNSteps*SweepCNNBatches[len(SweepCNNBatches)-1], 50000, "the steps fit in one epoch of the full order")
 }
 
 // quick and full are unchanged by the sweeps: no sweep input or parameter.
