@@ -395,7 +395,11 @@ func scalingRatio(s *section, w *row) string {
 	if !ok {
 		return ""
 	}
-	return " (" + fmtRatio(stats.Ratio{Ratio: r.Ratio}) + disturbedMark(w) + ")"
+	mark := ""
+	if disturbedMark(w) != "" {
+		mark = ", disturbed"
+	}
+	return " (" + fmtRatio(stats.Ratio{Ratio: r.Ratio}) + mark + ")"
 }
 
 // jsonRow is one (task, variant, impl) of the JSON report.
