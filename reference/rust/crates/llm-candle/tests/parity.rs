@@ -160,7 +160,9 @@ fn spec_errors() {
 #[test]
 fn sweeps_match_python() {
     for (task, len) in [("llm/bert-qa", 16), ("llm/bert-qa", 64), ("llm/gpt2", 8)] {
-        let Some((rs, py)) = sweep_against_python(env!("CARGO_BIN_EXE_llm-candle"), "rust-candle", "llm_transformers.py", "python-transformers", task, len) else {
+        let Some((rs, py)) =
+            sweep_against_python(env!("CARGO_BIN_EXE_llm-candle"), "rust-candle", "llm_transformers.py", "python-transformers", task, len)
+        else {
             return;
         };
         check_sweep(&rs, &py, task, 1e-4);

@@ -88,7 +88,9 @@ pub fn gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce() -
             }
             gen_time += g.ttft + g.per_token.iter().sum::<f64>();
             generated += g.tokens.len();
-            first.get_or_insert(g);
+            if first.is_none() {
+                first = Some(g);
+            }
         }
     }
     let first = first.ok_or("gpt2: no timed prompts")?;
@@ -101,7 +103,9 @@ pub fn gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce() -
     }
     result.probe("gen_logits", first.logits.iter().flatten().map(|&v| v as f64));
     result.probe("tokens", first.tokens.iter().map(|&t| t as f64));
-    for (k, v) in [("new_tokens", json!(new_tokens)), ("prompt_len", json!(prompt_len)), ("rows", json!(prompts.len())), ("eos_stops", json!(false))] {
+    for (k, v) in
+        [("new_tokens", json!(new_tokens)), ("prompt_len", json!(prompt_len)), ("rows", json!(prompts.len())), ("eos_stops", json!(false))]
+    {
         result.params.insert(k.into(), v);
     }
     Ok(())

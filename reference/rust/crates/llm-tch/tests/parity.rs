@@ -178,7 +178,9 @@ fn gpt2_cache_chunks_match_whole_prompt() {
 #[test]
 fn sweeps_match_python() {
     for (task, len) in [("llm/bert-qa", 16), ("llm/bert-qa", 64), ("llm/gpt2", 8)] {
-        let Some((rs, py)) = sweep_against_python(env!("CARGO_BIN_EXE_llm-tch"), "rust-tch", "llm_transformers.py", "python-transformers", task, len) else {
+        let Some((rs, py)) =
+            sweep_against_python(env!("CARGO_BIN_EXE_llm-tch"), "rust-tch", "llm_transformers.py", "python-transformers", task, len)
+        else {
             return;
         };
         check_sweep(&rs, &py, task, 1e-4);
