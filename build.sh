@@ -240,6 +240,37 @@ PY
   return "$rc"
 }
 
+# e2e_sweep runs the CNN sweep (--size sweep: batch 16, 64 and 256, a few
+# Adam steps each) of the reference and go-libtorch through the real
+# orchestrator: both must pass parity at every batch size, and the report
+# must show the sweep's scaling table with ratios. About a minute.
+e2e_sweep() {
+  local out rc=0
+  out=$(mktemp -d)
+  "$ROOT/bin/mlbench" --root "$ROOT" run --size sweep --task dl/cnn --impl go-libtorch --reps 1 --warmup 0 --out "$out/run" >/dev/null || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "e2e sweep: mlbench run --size sweep exited $rc" >&2
+    rm -rf "$out"
+    return 1
+  fi
+  "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format json >"$out/report.json" &&
+    "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format markdown >"$out/report.md" || { rm -rf "$out"; return 1; }
+  "$ROOT/.venv/bin/python" - "$out/report.json" "$out/report.md" <<'PY' || rc=$?
+import json, sys
+rows = json.load(open(sys.argv[1]))
+md = open(sys.argv[2]).read()
+got = {(r["variant"], r["impl"]): r["status"] for r in rows}
+want = {(f"batch_size={b}", i) for b in (16, 64, 256) for i in ("python-pytorch", "go-libtorch")}
+if set(got) != want or any(s != "ok" for s in got.values()):
+    sys.exit(f"e2e sweep: want {sorted(want)} all ok, got {got}")
+if "## dl/cnn scaling (train_epoch median, ratio to the reference)" not in md or "(ref)" not in md:
+    sys.exit("e2e sweep: the report has no dl/cnn scaling table with ratios")
+print("e2e sweep: ok (python-pytorch and go-libtorch passed parity at batch 16, 64 and 256)", file=sys.stderr)
+PY
+  rm -rf "$out"
+  return "$rc"
+}
+
 # e2e_default_selection checks, as a dry run, that a bare `mlbench run`
 # selects every task and every implementation: `mlbench plan` (the same
 # selection, without running) with the default --task and --impl must list
@@ -467,6 +498,8 @@ run_tests() {
   e2e_default_selection || failed=1
   if [ "$prepared" = 1 ]; then
     e2e_classical || failed=1
+    say "test: end to end sweep (--size sweep, dl/cnn: reference and go-libtorch at three batch sizes)"
+    e2e_sweep || failed=1
   fi
   say "test: pipeline (main.nf: local profile, then -profile slurm on a one-node SLURM cluster)"
   if [ "$prepared" = 1 ]; then

@@ -31,7 +31,7 @@ type Config struct {
 	ModelsDir string // prepared models (data/models)
 	OutDir    string // where result files go; created if missing
 	WorkDir   string // scratch; specs and raw results go here ("" = OutDir/.work)
-	Size      string // SizeQuick or SizeFull
+	Size      string // SizeQuick, SizeFull or SizeSweep
 	Reps      int    // timed repetitions; 0 = the task's default for Size
 	Warmup    int    // warm-up repetitions; < 0 = the task's default for Size
 	Threads   int
@@ -148,8 +148,8 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 	if cfg.Device != "cpu" && cfg.Device != "cuda" {
 		return nil, fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
 	}
-	if cfg.Size != SizeQuick && cfg.Size != SizeFull {
-		return nil, fmt.Errorf("size %q: want quick or full", cfg.Size)
+	if err := CheckSize(cfg.Size); err != nil {
+		return nil, err
 	}
 	if cfg.Timeout <= 0 {
 		return nil, fmt.Errorf("timeout %v must be positive", cfg.Timeout)

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Sizes a run can have.
+// Sizes a run can have (and SizeSweep, sweep.go).
 const (
 	SizeQuick = "quick"
 	SizeFull  = "full"
@@ -59,6 +59,7 @@ type Task struct {
 	Parity    []Rule
 	Quick     Defaults
 	Full      Defaults
+	Sweep     Defaults // repetitions of the sweep cases (SizeSweep)
 	// ModelMeta names a models-dir meta.json whose "trained" flag is copied
 	// into the spec params (LLM tasks), "" if none.
 	ModelMeta string
@@ -76,8 +77,11 @@ func (t *Task) Impl(id string) (ImplRef, bool) {
 
 // Defaults for size.
 func (t *Task) Defaults(size string) Defaults {
-	if size == SizeFull {
+	switch size {
+	case SizeFull:
 		return t.Full
+	case SizeSweep:
+		return t.Sweep
 	}
 	return t.Quick
 }
@@ -120,6 +124,9 @@ var Tasks = []*Task{
 		Impls: []ImplRef{py("python-sklearn", "classical.py"), rs("rust-linfa", "classical-linfa"),
 			rs("rust-smartcore", "classical-smartcore"), goImpl("go-gonum")},
 		Cases: func(size string) []Case {
+			if size == SizeSweep {
+				return nil // no sweep
+			}
 			reps := []int{1}
 			if size == SizeFull {
 				reps = []int{1, 10}
@@ -148,7 +155,10 @@ var Tasks = []*Task{
 		Reference: "python-sklearn",
 		Impls: []ImplRef{py("python-sklearn", "classical.py"), rs("rust-linfa", "classical-linfa"),
 			rs("rust-smartcore", "classical-smartcore"), goImpl("go-gonum")},
-		Cases: func(string) []Case {
+		Cases: func(size string) []Case {
+			if size == SizeSweep {
+				return nil // no sweep
+			}
 			return []Case{{
 				Inputs:   in("X", "data:digits/X.npy", "y", "data:digits/y.npy", "train_idx", "data:digits/train_idx.npy", "test_idx", "data:digits/test_idx.npy"),
 				Datasets: []string{"digits"},
@@ -169,6 +179,9 @@ var Tasks = []*Task{
 		Impls: []ImplRef{py("python-sklearn", "classical.py"), rs("rust-linfa", "classical-linfa"),
 			rs("rust-smartcore", "classical-smartcore"), goImpl("go-gonum")},
 		Cases: func(size string) []Case {
+			if size == SizeSweep {
+				return nil // no sweep
+			}
 			ns := []int{10000}
 			if size == SizeFull {
 				ns = []int{1000, 10000, 100000, 1000000}
@@ -202,6 +215,9 @@ var Tasks = []*Task{
 		Impls: []ImplRef{py("python-pytorch", "cnn.py"), rs("rust-tch", "cnn-tch"), rs("rust-candle", "cnn-candle"),
 			rs("rust-burn", "cnn-burn"), goTorch("go-libtorch")},
 		Cases: func(size string) []Case {
+			if size == SizeSweep {
+				return cnnSweepCases()
+			}
 			epochs, order := 1, "data:cifar10/order_quick.npy"
 			if size == SizeFull {
 				epochs, order = 10, "data:cifar10/order_full.npy"
@@ -221,6 +237,7 @@ var Tasks = []*Task{
 		},
 		Quick: Defaults{Warmup: 0, Reps: 1},
 		Full:  Defaults{Warmup: 0, Reps: 1},
+		Sweep: Defaults{Warmup: 1, Reps: 3},
 	},
 	{
 		ID:        "llm/bert-qa",
@@ -230,6 +247,9 @@ var Tasks = []*Task{
 			rs("rust-ort", "llm-ort"), rs("rust-candle", "llm-candle"), rs("rust-tch", "llm-tch"),
 			goImpl("go-ort"), goTorch("go-libtorch")},
 		Cases: func(size string) []Case {
+			if size == SizeSweep {
+				return bertSweepCases()
+			}
 			limit := 200
 			if size == SizeFull {
 				limit = 0 // every question
@@ -248,6 +268,7 @@ var Tasks = []*Task{
 		},
 		Quick:     Defaults{Warmup: 0, Reps: 1},
 		Full:      Defaults{Warmup: 0, Reps: 1},
+		Sweep:     Defaults{Warmup: 1, Reps: 2},
 		ModelMeta: "bert-qa/meta.json",
 	},
 	{
@@ -258,6 +279,9 @@ var Tasks = []*Task{
 			rs("rust-ort", "llm-ort"), rs("rust-candle", "llm-candle"), rs("rust-tch", "llm-tch"),
 			goImpl("go-ort"), goTorch("go-libtorch")},
 		Cases: func(size string) []Case {
+			if size == SizeSweep {
+				return gpt2SweepCases()
+			}
 			limit := 5
 			if size == SizeFull {
 				limit = 0 // every prompt
@@ -275,6 +299,7 @@ var Tasks = []*Task{
 		},
 		Quick:     Defaults{Warmup: 0, Reps: 1},
 		Full:      Defaults{Warmup: 0, Reps: 1},
+		Sweep:     Defaults{Warmup: 1, Reps: 1},
 		ModelMeta: "gpt2/meta.json",
 	},
 }

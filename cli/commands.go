@@ -244,7 +244,7 @@ func runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "task", Value: "*", Usage: "tasks: a glob or a comma-separated list of globs, e.g. 'classical/*' or 'classical/linreg,dl/cnn'; * also matches '/'"},
 			&cli.StringFlag{Name: "impl", Value: "*", Usage: "implementations: a glob or a comma-separated list, e.g. 'go-*', '*-ort' or 'go-ort,python-ort'"},
-			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick or full"},
+			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick, full or sweep (batch size and sequence length scaling; not part of quick or full)"},
 			&cli.IntFlag{Name: "reps", Usage: "timed repetitions (default: the task's, for the size)"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "warm-up repetitions (default: the task's, for the size)"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "threads for every implementation (sets GOMAXPROCS, OMP/MKL/OpenBLAS, RAYON, framework knobs)"},
@@ -351,8 +351,8 @@ func runAction(c *cli.Context) error {
 
 // checkRunFlags refuses run flags out of their range.
 func checkRunFlags(c *cli.Context) error {
-	if size := c.String("size"); size != bench.SizeQuick && size != bench.SizeFull {
-		return fmt.Errorf("--size %q: want quick or full", size)
+	if err := bench.CheckSize(c.String("size")); err != nil {
+		return fmt.Errorf("--%v", err)
 	}
 	if n := c.Int("threads"); n < 1 || n > bench.MaxThreads() {
 		return fmt.Errorf("--threads %d: want 1 to %d (4 per logical CPU)", n, bench.MaxThreads())

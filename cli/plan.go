@@ -24,7 +24,7 @@ func planCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "task", Value: "*", Usage: "task glob, as in `run`"},
 			&cli.StringFlag{Name: "impl", Value: "*", Usage: "implementation glob, as in `run`"},
-			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick or full"},
+			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick, full or sweep"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
 		},
 		Action: func(c *cli.Context) error {

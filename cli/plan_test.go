@@ -63,3 +63,32 @@ func TestMergeOfLostJobsFails(t *testing.T) {
 	assert.Contains(t, string(page), "classical/linreg")
 	assert.Contains(t, errOut, "HTML report: "+filepath.Join(out, "report.html"))
 }
+
+// `plan --size sweep` lists the tasks that have a sweep, with one case per
+// point of the sweep; the default plan (quick) has none of them.
+func TestPlanSweepJSON(t *testing.T) {
+	code, out, errOut := run(t, "plan", "--size", "sweep", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var p pipeline.Plan
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	assert.Equal(t, bench.SizeSweep, p.Size)
+	got := map[string][]string{}
+	for _, j := range p.Jobs {
+		got[j.Task] = j.Variants
+	}
+	assert.Equal(t, map[string][]string{
+		"dl/cnn":      {"batch_size=16", "batch_size=64", "batch_size=256"},
+		"llm/bert-qa": {"seq_len=16", "seq_len=32", "seq_len=64", "seq_len=128", "seq_len=256", "seq_len=384"},
+		"llm/gpt2":    {"prompt_len=8", "prompt_len=64", "prompt_len=512"},
+	}, got)
+
+	code, out, errOut = run(t, "plan", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, out, "seq_len=")
+	assert.NotContains(t, out, "batch_size=")
+
+	code, _, errOut = run(t, "plan", "--size", "huge")
+	oneLineError(t, code, errOut, "want quick, full or sweep")
+	code, _, errOut = run(t, "run", "--size", "huge")
+	oneLineError(t, code, errOut, "want quick, full or sweep")
+}

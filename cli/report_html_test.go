@@ -58,7 +58,7 @@ func TestReportPlots(t *testing.T) {
 		code, out, errOut := run(t, "report", "--plots", plots, "--plot-format", f, dir)
 		require.Equal(t, 0, code, errOut)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		require.Len(t, lines, 8, out) // the paths, no table
+		require.Len(t, lines, 9, out) // the paths (kmeans: two scaling plots), no table
 		for _, p := range lines {
 			assert.True(t, strings.HasPrefix(p, plots+string(filepath.Separator)) && strings.HasSuffix(p, "."+f), p)
 			fi, err := os.Stat(p)

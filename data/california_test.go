@@ -362,9 +362,9 @@ func isSorted(v []int) bool {
 func TestUnknownDatasetAndOptions(t *testing.T) {
 	err := Prepare([]string{"nope"}, Options{Root: t.TempDir()})
 	require.ErrorContains(t, err, `unknown dataset "nope"`)
-	require.ErrorContains(t, err, "california_housing, digits, blobs, cifar10, squad_v2_dev, prompts, gpt2_tokenizer, bert_tokenizer")
+	require.ErrorContains(t, err, "california_housing, digits, blobs, cifar10, squad_v2_dev, prompts, gpt2_tokenizer, bert_tokenizer, llm_sweep")
 	require.Error(t, Prepare(nil, Options{}))
-	require.Equal(t, []string{"california_housing", "digits", "blobs", "cifar10", "squad_v2_dev", "prompts", "gpt2_tokenizer", "bert_tokenizer"}, Names())
+	require.Equal(t, []string{"california_housing", "digits", "blobs", "cifar10", "squad_v2_dev", "prompts", "gpt2_tokenizer", "bert_tokenizer", "llm_sweep"}, Names())
 	es, err := List(Options{Root: t.TempDir()})
 	require.NoError(t, err)
 	var names []string
@@ -374,7 +374,7 @@ func TestUnknownDatasetAndOptions(t *testing.T) {
 		names = append(names, e.Name)
 	}
 	require.Equal(t, []string{"california_housing", "digits", "blobs/n1000", "blobs/n10000", "blobs/n100000", "blobs/n1000000",
-		"cifar10", "squad_v2_dev", "prompts", "gpt2_tokenizer", "bert_tokenizer"}, names)
+		"cifar10", "squad_v2_dev", "prompts", "gpt2_tokenizer", "bert_tokenizer", "llm_sweep"}, names)
 }
 
 func TestArchiveMemberSizeIsCapped(t *testing.T) {

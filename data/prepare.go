@@ -84,7 +84,7 @@ type dataset struct {
 	// build turns the verified sources into the outputs in dir out; it
 	// returns text for the meta note (counts...).
 	build func(b *buildCtx) (string, error)
-	// special: "" (sources + build), "digits", "blobs", "prompts"
+	// special: "" (sources + build), "digits", "blobs", "prompts", "llm_sweep"
 	kind string
 }
 
@@ -115,6 +115,7 @@ func defaultRegistry() []*dataset {
 		promptsDataset(),
 		gpt2TokenizerDataset(),
 		bertTokenizerDataset(),
+		llmSweepDataset(),
 	}
 }
 
@@ -241,6 +242,8 @@ func resolve(d *dataset, o *Options, man *Manifest) ([]*obtained, error) {
 		return []*obtained{ob}, nil
 	case "prompts":
 		return []*obtained{promptsSource()}, nil
+	case "llm_sweep":
+		return []*obtained{llmSweepSourceFile()}, nil
 	}
 	var out []*obtained
 	for _, s := range d.sources {

@@ -48,6 +48,9 @@ type Question struct {
 // then records the latency metrics, the SQuAD scores (trained weights only)
 // and the probes.
 func RunBertQA[T Tokenizer](c *worker.Context, openTok func(path string) (T, error), openModel func(sp *QASpec) (QAModel, error)) error {
+	if isBertQASweep(c) {
+		return runBertQASweep(c, openModel) // --size sweep: fixed token ids
+	}
 	sp, err := ReadQASpec(c)
 	if err != nil {
 		return err
@@ -160,6 +163,9 @@ func qaMetrics(c *worker.Context, questions, windows int, em, f1 float64) error 
 // first step is "ttft" and later steps "per_token"), then records tokens/s,
 // the medians and the probes of the first prompt.
 func RunGPT2[T Tokenizer](c *worker.Context, openTok func(path string) (T, error), openModel func(sp *GenSpec) (CausalLM, error)) error {
+	if isGPT2Sweep(c) {
+		return runGPT2Sweep(c, openModel) // --size sweep: fixed token ids
+	}
 	sp, err := ReadGenSpec(c)
 	if err != nil {
 		return err

@@ -55,8 +55,8 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // a local `mlbench run` of the same selection would. Each job's run
 // arguments are checked to select exactly that job's implementations.
 func MakePlan(tasks []*bench.Task, sel bench.Selection, size string) (*Plan, error) {
-	if size != bench.SizeQuick && size != bench.SizeFull {
-		return nil, fmt.Errorf("size %q: want quick or full", size)
+	if err := bench.CheckSize(size); err != nil {
+		return nil, err
 	}
 	ts, impls, err := bench.Select(tasks, sel)
 	if err != nil {
@@ -64,6 +64,9 @@ func MakePlan(tasks []*bench.Task, sel bench.Selection, size string) (*Plan, err
 	}
 	p := &Plan{Version: PlanVersion, Task: sel.Task, Impl: sel.Impl, Size: size}
 	for _, t := range ts {
+		if len(t.Cases(size)) == 0 {
+			continue // no case at this size (the sweep of a task without one)
+		}
 		j, err := planJob(tasks, t, impls[t.ID], sel, size)
 		if err != nil {
 			return nil, err

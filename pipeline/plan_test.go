@@ -101,7 +101,7 @@ func TestPlanBadInput(t *testing.T) {
 	_, err = MakePlan(bench.Tasks, bench.Selection{Task: "classical/["}, bench.SizeQuick)
 	assert.ErrorContains(t, err, "bad pattern")
 	_, err = MakePlan(bench.Tasks, bench.Selection{Task: "classical/*"}, "huge")
-	assert.ErrorContains(t, err, "want quick or full")
+	assert.ErrorContains(t, err, "want quick, full or sweep")
 }
 
 func TestPlanText(t *testing.T) {

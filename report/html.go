@@ -138,6 +138,7 @@ type htmlScaling struct {
 	ID, Title string
 	Table     htmlTable
 	Figure    *htmlFigure
+	Ratio     *htmlFigure // scalingRatioFigure
 }
 
 // htmlBlock is a section, or a task's scaling table after its last section.
@@ -188,11 +189,15 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 		}
 		if len(same) > 1 {
 			phase, header, rows := scalingTable(same)
-			sc := &htmlScaling{ID: slug(s.Task, "scaling"), Title: fmt.Sprintf("%s scaling (%s median)", s.Task, phase),
+			sc := &htmlScaling{ID: slug(s.Task, "scaling"), Title: scalingTitle(s.Task, phase),
 				Table: htmlTable{header, rows}}
 			if f := scalingFigure(same); f != nil {
 				h := inlineSVG(f)
 				sc.Figure = &h
+			}
+			if f := scalingRatioFigure(same); f != nil {
+				h := inlineSVG(f)
+				sc.Ratio = &h
 			}
 			d.Blocks = append(d.Blocks, htmlBlock{Scaling: sc})
 		}

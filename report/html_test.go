@@ -65,7 +65,7 @@ func TestPlotFiles(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"classical-svm-ratio.svg", "classical-kmeans-n1000-ratio.svg", "classical-kmeans-n10000-ratio.svg",
-		"classical-kmeans-scaling.svg",
+		"classical-kmeans-scaling.svg", "classical-kmeans-scaling-ratio.svg",
 		"dl-cnn-ratio.svg", "dl-cnn-images-per-s.svg", "dl-cnn-test-accuracy.svg", "dl-cnn-epoch-loss.svg",
 		"dl-cnn-epoch-test-accuracy.svg", "dl-cnn-memory.svg",
 		"llm-bert-qa-ratio.svg", "llm-bert-qa-requests-per-s.svg", "llm-bert-qa-request-ecdf.svg", "llm-bert-qa-model-ecdf.svg",

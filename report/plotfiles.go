@@ -46,6 +46,9 @@ func figures(secs []*section) []*figure {
 			if f := scalingFigure(same); f != nil {
 				out = append(out, f)
 			}
+			if f := scalingRatioFigure(same); f != nil {
+				out = append(out, f)
+			}
 		}
 	}
 	return out

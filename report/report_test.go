@@ -230,7 +230,8 @@ func TestReportRatiosAndSignificance(t *testing.T) {
 	assert.Contains(t, md, "go-ort load: need >= 6 samples for confidence interval at level 0.95")
 	assert.Contains(t, md, "go-ort tokenize: too short")
 	assert.Contains(t, mdRow(t, md, "llm/bert-qa", "go-ort"), "| n/a | n/a |")
-	assert.Contains(t, md, "## classical/kmeans scaling (fit median)")
+	assert.Contains(t, md, "## classical/kmeans scaling (fit median, ratio to the reference)")
+	assert.Contains(t, md, "| go-gonum | 1.90 ms (0.37x) | 10.1 ms (0.50x) |", "each cell: median and ratio to the reference")
 }
 
 func TestCompare(t *testing.T) {

@@ -326,11 +326,16 @@ func join(name, version string) string {
 }
 
 // writeScaling prints the main-phase median of each implementation (rows)
-// for each variant (columns) of one task.
+// for each variant (columns) of one task, with its ratio to the reference.
 func writeScaling(e *errWriter, secs []*section) {
 	phase, header, rows := scalingTable(secs)
-	e.printf("\n## %s scaling (%s median)\n\n", secs[0].Task, phase)
+	e.printf("\n## %s\n\n", scalingTitle(secs[0].Task, phase))
 	e.table(header, rows)
+}
+
+// scalingTitle is the heading of a task's scaling table.
+func scalingTitle(task, phase string) string {
+	return fmt.Sprintf("%s scaling (%s median, ratio to the reference)", task, phase)
 }
 
 // scalingTable is the table of writeScaling and the phase it shows.
@@ -374,7 +379,7 @@ func scalingTable(secs []*section) (phase string, header []string, rows [][]stri
 				if w.Failed {
 					v = "FAILED"
 				} else if m, ok := w.mainMedian(s.Main); ok {
-					v = fmtDur(m)
+					v = fmtDur(m) + scalingRatio(s, w)
 				}
 			}
 			c = append(c, v)
@@ -382,6 +387,24 @@ func scalingTable(secs []*section) (phase string, header []string, rows [][]stri
 		rows = append(rows, c)
 	}
 	return phase, header, rows
+}
+
+// scalingRatio is a scaling cell's ratio to the reference, " (0.93x)", or
+// " (ref)"; "" where there is none (no ok reference in the variant, or an
+// unverified row).
+func scalingRatio(s *section, w *row) string {
+	if w.IsRef {
+		return " (ref)"
+	}
+	r, ok := w.Ratios[s.Main]
+	if !ok {
+		return ""
+	}
+	mark := ""
+	if disturbedMark(w) != "" {
+		mark = ", disturbed"
+	}
+	return " (" + fmtRatio(stats.Ratio{Ratio: r.Ratio}) + mark + ")"
 }
 
 // jsonRow is one (task, variant, impl) of the JSON report.

@@ -63,6 +63,17 @@ def train_epoch(model, optimizer, loss_fn, x, y, order, batch_size):
     return losses
 
 
+def first_steps(spec, order, batch_size):
+    """order cut to its first `steps` batches per epoch when the spec has a steps parameter (the
+    sweeps: a fixed number of Adam steps at each batch size), else order."""
+    if "steps" not in spec["params"]:
+        return order
+    steps = common.param_int(spec, "steps")
+    if not 1 <= steps * batch_size <= order.shape[1]:
+        raise ValueError(f"steps {steps} of batch {batch_size}: want 1 to {order.shape[1]} samples per epoch")
+    return order[:, : steps * batch_size]
+
+
 @torch.no_grad()
 def accuracy(model, x, y):
     model.eval()
@@ -94,6 +105,7 @@ def run(spec):
         init = load_init(inputs["init"])
     if not 1 <= epochs <= order.shape[0]:
         raise ValueError(f"order has {order.shape[0]} epochs, params ask for {epochs}")
+    order = first_steps(spec, order, batch_size)
 
     series = {"epoch_loss": [], "epoch_test_accuracy": []}
     images_trained = 0

@@ -17,6 +17,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 import common
+import llm_sweep
 
 MAX_QUESTION_TOKENS = 64
 PROBE_QUESTIONS, PROBE_POSITIONS = 20, 64
@@ -179,6 +180,8 @@ def warmups(spec):
 
 def bert_qa(spec, result, tokenizer, run_window, sync=None):
     """Runs the bert-qa workload; run_window(Window) -> (start_logits, end_logits) as 1-D numpy arrays."""
+    if "ids" in spec["inputs"]:
+        return llm_sweep.bert_qa(spec, result, run_window, sync)  # --size sweep: fixed token ids
     p = spec["params"]
     max_length, stride = common.param_int(spec, "max_length"), common.param_int(spec, "stride")
     n_best, max_answer = common.param_int(spec, "n_best"), common.param_int(spec, "max_answer_length")
@@ -269,6 +272,8 @@ def generate(step, prompt_ids, new_tokens, sync=None):
 
 def gpt2(spec, result, tokenizer, step, sync=None):
     """Runs the gpt2 workload with step as in generate()."""
+    if "prompt_ids" in spec["inputs"]:
+        return llm_sweep.gpt2(spec, result, step, sync)  # --size sweep: fixed token ids
     new_tokens, limit = common.param_int(spec, "new_tokens"), common.param_int(spec, "limit")
     if new_tokens < 1:
         raise ValueError(f"new_tokens {new_tokens}: want >= 1")

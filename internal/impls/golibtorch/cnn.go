@@ -49,6 +49,7 @@ func (d *cnnData) Close() {
 // cnnParams is what a dl/cnn spec asks for.
 type cnnParams struct {
 	epochs, batch, seed int
+	steps               int // batches per epoch (the sweeps); 0: the whole order
 	lr                  float64
 	mean, std           []float32
 }
@@ -76,6 +77,14 @@ func readCNNParams(c *worker.Context) (*cnnParams, error) {
 	}
 	if sp.std, err = cnnChannelParam(c, "std"); err != nil {
 		return nil, err
+	}
+	if _, ok := c.Spec.Params["steps"]; ok {
+		if sp.steps, err = c.Spec.Int("steps"); err != nil {
+			return nil, err
+		}
+		if sp.steps < 1 {
+			return nil, fmt.Errorf("steps = %d: want >= 1", sp.steps)
+		}
 	}
 	if sp.epochs < 1 || sp.batch < 1 || sp.seed < 0 || !(sp.lr > 0) {
 		return nil, fmt.Errorf("epochs = %d, batch_size = %d, seed = %d, lr = %v: want epochs, batch_size >= 1, seed >= 0, lr > 0",
@@ -135,6 +144,14 @@ func runCNN(c *worker.Context) error {
 	}
 	if int64(sp.epochs) > d.epochs {
 		return fmt.Errorf("order has %d epochs, params ask for %d", d.epochs, sp.epochs)
+	}
+	if sp.steps > 0 {
+		// As cnn.py's first_steps: each epoch trains on the first steps batches of its order.
+		n := int64(sp.steps) * int64(sp.batch)
+		if n > d.perEpoch {
+			return fmt.Errorf("steps %d of batch %d: want 1 to %d samples per epoch", sp.steps, sp.batch, d.perEpoch)
+		}
+		d.perEpoch = n
 	}
 	o := &cnnOutcome{series: map[string][]float64{"epoch_loss": {}, "epoch_test_accuracy": {}}}
 	if err := c.Repeat(func(_ int, timed bool) error { return cnnTrain(c, sp, d, dev, timed, o) }); err != nil {

@@ -259,3 +259,24 @@ func TestCNNRefusesOrderOutOfRange(t *testing.T) {
 		assert.Zero(t, torch.LiveTensors(), "every tensor closed")
 	}
 }
+
+// The sweeps' steps parameter: each epoch trains on its order's first steps
+// batches, in Go as in cnn.py (the same losses), and a steps beyond the order
+// is refused.
+func TestCNNStepsAsPyTorch(t *testing.T) {
+	dir := t.TempDir()
+	spec := cnnSpec(dir, "go-libtorch", cnnToySet(t, dir, 1), 1)
+	spec.Params["batch_size"], spec.Params["steps"] = 16, 3
+	py := runPythonCNN(t, spec)
+	g := runGoCNN(t, spec)
+	require.Len(t, g.Probes["loss_steps"], 3)
+	assert.EqualValues(t, 48, g.Params["samples_per_epoch"])
+	assert.EqualValues(t, 3, g.Params["steps"])
+	assert.InDelta(t, 48/cnnSum(g.Phases["train_epoch"]), g.Metrics["images_per_s"], 1e-6)
+	rel := func(a, b float64) float64 { return math.Abs(a-b) / math.Abs(b) }
+	for k := range 3 {
+		assert.Less(t, rel(g.Probes["loss_steps"][k], py.Probes["loss_steps"][k]), 1e-3, "loss_steps[%d]", k)
+	}
+	spec.Params["steps"] = 41 // 41 * 16 > 640
+	require.ErrorContains(t, worker.Main(writeSpec(t, spec)), "steps 41 of batch 16: want 1 to 640 samples per epoch")
+}

@@ -131,3 +131,43 @@ func TestGoLibtorchGPT2Parity(t *testing.T) {
 	assertProbesClose(t, g, py, "gen_logits", 5*256)
 	assert.Equal(t, py.Probes["tokens"], g.Probes["tokens"], "greedy ids (random weights: compared here, not by the task rule)")
 }
+
+// The sweep input mode (--size sweep): the prepared llm_sweep ids, no
+// tokenizer; the same logits and ids as python-transformers on them.
+func TestGoLibtorchSweepsParity(t *testing.T) {
+	sweep := filepath.Join(modeltest.Root(t), "data", "processed", "llm_sweep")
+	for _, c := range []struct {
+		task   string
+		params map[string]any
+		inputs map[string]string
+		probe  string
+		n      int
+	}{
+		{"llm/bert-qa", map[string]any{"seq_len": 32}, map[string]string{"ids": "bert_ids_32.npy", "token_type_ids": "bert_types_32.npy"}, "start_logits", 8 * 32},
+		{"llm/gpt2", map[string]any{"prompt_len": 8, "new_tokens": 6}, map[string]string{"prompt_ids": "gpt2_prompts_8.npy"}, "gen_logits", 5 * 256},
+	} {
+		spec := llmTorchSpec(t, c.task, "go-libtorch", c.params)
+		spec.Size = bench.SizeSweep
+		delete(spec.Inputs, "squad")
+		delete(spec.Inputs, "prompts")
+		for k, f := range c.inputs {
+			spec.Inputs[k] = filepath.Join(sweep, f)
+			if _, err := os.Stat(spec.Inputs[k]); err != nil {
+				testenv.Skip(t, "%s missing (mlbench data prepare --dataset llm_sweep): %v", spec.Inputs[k], err)
+			}
+		}
+		require.NoError(t, worker.Main(llmTorchWriteSpec(t, spec)))
+		g := llmTorchReadResult(t, spec.ResultPath)
+		assert.Empty(t, g.Errors)
+		assert.NotContains(t, g.Phases, "tokenize")
+		spec.Impl = "python-transformers"
+		spec.ResultPath = filepath.Join(spec.WorkDir, "python-transformers.result.json")
+		out, err := exec.Command(modeltest.Python(t), filepath.Join(modeltest.Root(t), "reference", "python", "llm_transformers.py"),
+			"--spec", llmTorchWriteSpec(t, spec)).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		py := llmTorchReadResult(t, spec.ResultPath)
+		assertProbesClose(t, g, py, c.probe, c.n)
+		assert.Equal(t, py.Probes["tokens"], g.Probes["tokens"])
+		assert.Equal(t, len(py.Phases["model"]), len(g.Phases["model"]))
+	}
+}

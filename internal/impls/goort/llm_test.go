@@ -103,3 +103,21 @@ func TestGoORTGPT2EndToEnd(t *testing.T) {
 	assert.Len(t, res.Probes["tokens"], 5)
 	t.Logf("metrics %v tokens %v", res.Metrics, res.Probes["tokens"])
 }
+
+// The sweep input mode (--size sweep) on the prepared llm_sweep ids: no
+// tokenizer, one model call per row; the logits of a row do not depend on
+// which sweep ran it.
+func TestGoORTSweepsEndToEnd(t *testing.T) {
+	in := llmInputs(t, "bert-qa", "ids", "llm_sweep/bert_ids_16.npy", "token_type_ids", "llm_sweep/bert_types_16.npy")
+	res := runORTSpec(t, "llm/bert-qa", in, map[string]any{"seq_len": 16})
+	assert.Len(t, res.Phases["model"], 8)
+	assert.NotContains(t, res.Phases, "tokenize")
+	assert.Len(t, res.Probes["start_logits"], 8*16)
+	assert.Greater(t, res.Metrics["tokens_per_s"], 0.0)
+
+	in = llmInputs(t, "gpt2", "prompt_ids", "llm_sweep/gpt2_prompts_8.npy")
+	res = runORTSpec(t, "llm/gpt2", in, map[string]any{"prompt_len": 8, "new_tokens": 3})
+	assert.Len(t, res.Phases["ttft"], 2)
+	assert.Len(t, res.Phases["per_token"], 2*2)
+	assert.Len(t, res.Probes["tokens"], 3)
+}

@@ -171,3 +171,15 @@ def test_order_out_of_range(tmp_path, inputs):
     spec["inputs"]["order"] = path
     with pytest.raises(ValueError, match="order: index -1 out of range"):
         cnn.run(spec)
+
+
+def test_steps_cut_each_epoch(tmp_path, inputs):
+    # The sweeps' steps parameter: 3 batches of 16 from order[0], then eval as usual.
+    spec = make_spec(tmp_path, inputs, reps=1)
+    spec["params"].update(batch_size=16, steps=3)
+    r = check(*run(spec), epochs=1, steps=3)
+    assert r["params"]["steps"] == 3 and r["params"]["samples_per_epoch"] == 48
+    assert r["metrics"]["images_per_s"] == pytest.approx(48 / r["phases"]["train_epoch"][0])
+    spec["params"].update(steps=N_TRAIN)
+    proc, _ = run(spec)
+    assert proc.returncode != 0 and "steps" in proc.stderr.strip().splitlines()[-1]

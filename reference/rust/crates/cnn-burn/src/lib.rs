@@ -200,7 +200,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
         ))
     })?;
     p.check_order(&order.shape, &order.data, train_rows)?;
-    let per_epoch = order.shape[1];
+    let (row, per_epoch) = (order.shape[1], p.samples(order.shape[1])?);
 
     // A checkpoint after every epoch lets a job killed at its timeout go on
     // with `mlbench run --resume` (docs/PROTOCOL.md, "Checkpoints"): a full
@@ -232,7 +232,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
         };
         let first = if rep == start_rep { start_epoch } else { 0 };
         for e in first..p.epochs {
-            let epoch_order = &order.data[e * per_epoch..(e + 1) * per_epoch];
+            let epoch_order = &order.data[e * row..e * row + per_epoch];
             let (trained, steps) =
                 res.time(timed, "train_epoch", || train_epoch(model, &mut optim, p.lr, &train_x, &train_y, epoch_order, p.batch_size));
             model = trained;
@@ -285,7 +285,7 @@ mod tests {
             load_init(&mut model, path.to_str().unwrap()).unwrap();
             (model, adam().init())
         };
-        let p = Params { epochs: 1, batch_size: 2, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0 };
+        let p = Params { epochs: 1, batch_size: 2, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0, steps: None };
         let x = images::<Train>(fixture::images().into_iter().map(f32::from).collect(), fixture::N, &p, &device);
         let y = labels::<Train>(fixture::LABELS.to_vec(), &device);
         let order: Vec<i64> = vec![2, 0, 3, 1];
@@ -328,7 +328,7 @@ mod tests {
         load_init(&mut model, path.to_str().unwrap()).unwrap();
         std::fs::remove_file(&path).unwrap();
 
-        let p = Params { epochs: 1, batch_size: fixture::N, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0 };
+        let p = Params { epochs: 1, batch_size: fixture::N, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0, steps: None };
         let x = images::<Train>(fixture::images().into_iter().map(f32::from).collect(), fixture::N, &p, &device);
         let y = labels::<Train>(fixture::LABELS.to_vec(), &device);
         let order: Vec<i64> = (0..fixture::N as i64).collect();

@@ -126,7 +126,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
         ))
     })?;
     p.check_order(order.dims(), &order.flatten_all()?.to_dtype(DType::I64)?.to_vec1::<i64>()?, train_y.dim(0)?)?;
-    let per_epoch = order.dim(1)?;
+    let per_epoch = p.samples(order.dim(1)?)?;
 
     let mut hist = History::default();
     for (_, timed) in spec.repetitions() {
@@ -135,7 +135,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
         load_init(&mut varmap, &init)?; // every repetition trains from the same weights
         let mut opt = AdamW::new(varmap.all_vars(), ParamsAdamW { lr: p.lr, weight_decay: 0.0, ..Default::default() })?;
         for e in 0..p.epochs {
-            let epoch_order = order.get(e)?;
+            let epoch_order = order.get(e)?.narrow(0, 0, per_epoch)?;
             let steps = res.time(timed, "train_epoch", || train_epoch(&model, &mut opt, &train_x, &train_y, &epoch_order, p.batch_size))?;
             let acc = res.time(timed, "eval", || accuracy(&model, &test_x, &test_y))?;
             hist.epoch(timed, e, &losses(&steps)?, acc, per_epoch);
@@ -175,7 +175,7 @@ mod tests {
         let model = Net::new(VarBuilder::from_varmap(&varmap, DType::F32, &dev)).unwrap();
         load_init(&mut varmap, &init).unwrap();
 
-        let p = Params { epochs: 1, batch_size: fixture::N, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0 };
+        let p = Params { epochs: 1, batch_size: fixture::N, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0, steps: None };
         let x = images(&Tensor::from_vec(fixture::images(), (fixture::N, 3, 32, 32), &dev).unwrap(), &p).unwrap();
         let y = Tensor::new(&fixture::LABELS, &dev).unwrap();
         let order = Tensor::arange(0i64, fixture::N as i64, &dev).unwrap();

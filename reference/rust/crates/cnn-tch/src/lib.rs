@@ -123,6 +123,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
     let order_shape: Vec<usize> = order.size().iter().map(|&d| d as usize).collect();
     let order_values = Vec::<i64>::try_from(order.flatten(0, -1).to_kind(Kind::Int64).to_device(Device::Cpu))?;
     p.check_order(&order_shape, &order_values, train_y.size()[0] as usize)?;
+    let per_epoch = p.samples(order_shape[1])?;
 
     let mut hist = History::default();
     for (_, timed) in spec.repetitions() {
@@ -131,7 +132,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
         load_init(&vs, &init)?; // every repetition trains from the same weights
         let mut opt = nn::Adam::default().build(&vs, p.lr)?;
         for e in 0..p.epochs {
-            let epoch_order = order.get(e as i64);
+            let epoch_order = order.get(e as i64).narrow(0, 0, per_epoch as i64);
             let steps = res.time(timed, "train_epoch", || {
                 let steps = train_epoch(&model, &mut opt, &train_x, &train_y, &epoch_order, p.batch_size as i64);
                 sync();
@@ -142,10 +143,10 @@ pub fn run(spec: &Spec) -> Res<Result> {
                 sync();
                 acc
             });
-            hist.epoch(timed, e, &losses(&steps)?, acc, order_shape[1]);
+            hist.epoch(timed, e, &losses(&steps)?, acc, per_epoch);
         }
     }
-    hist.finish(&mut res, &p, order_shape[1]);
+    hist.finish(&mut res, &p, per_epoch);
     res.notes.push(format!(
         "tch {FRAMEWORK_VERSION} over libtorch 2.11.0 (the torch wheel's, LIBTORCH_USE_PYTORCH=1); float32 NCHW; \
          tch::set_num_threads({}) (libtorch intra-op threads), tch::manual_seed({})",
@@ -186,7 +187,7 @@ mod tests {
         load_init(&vs, &Tensor::read_safetensors(&path).unwrap()).unwrap();
         std::fs::remove_file(&path).unwrap();
 
-        let p = Params { epochs: 1, batch_size: fixture::N, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0 };
+        let p = Params { epochs: 1, batch_size: fixture::N, lr: fixture::LR, mean: fixture::MEAN, std: fixture::STD, seed: 0, steps: None };
         let x = images(&Tensor::from_slice(&fixture::images()).view([fixture::N as i64, 3, 32, 32]), &p);
         let y = Tensor::from_slice(&fixture::LABELS);
         let mut opt = nn::Adam::default().build(&vs, p.lr).unwrap();

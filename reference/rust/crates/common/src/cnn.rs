@@ -33,6 +33,9 @@ pub struct Params {
     pub mean: [f32; 3],
     pub std: [f32; 3],
     pub seed: u64,
+    /// Batches per epoch when set (the sweeps: a fixed number of Adam steps
+    /// at each batch size); else the whole of each epoch's order.
+    pub steps: Option<usize>,
 }
 
 impl Params {
@@ -57,11 +60,22 @@ impl Params {
             mean: triple("mean")?,
             std: triple("std")?,
             seed: spec.usize("seed")? as u64,
+            steps: if spec.params.contains_key("steps") { Some(spec.usize("steps")?) } else { None },
         };
         if p.batch_size == 0 || p.epochs == 0 {
             return Err("spec: epochs and batch_size must be at least 1".into());
         }
         Ok(p)
+    }
+
+    /// The samples each epoch trains on out of per_epoch: the first
+    /// steps * batch_size with steps, else all.
+    pub fn samples(&self, per_epoch: usize) -> Res<usize> {
+        match self.steps {
+            None => Ok(per_epoch),
+            Some(s) if s >= 1 && s * self.batch_size <= per_epoch => Ok(s * self.batch_size),
+            Some(s) => Err(format!("steps {s} of batch {}: want 1 to {per_epoch} samples per epoch", self.batch_size).into()),
+        }
     }
 
     /// Checks that the batch order (rows = epochs) covers the epochs asked for
@@ -232,14 +246,14 @@ mod tests {
                 "params": {"epochs": 1, "batch_size": 64, "lr": 1e-3, "seed": 0, "mean": mean, "std": [1, 1, 1]}}))
             .unwrap()
         };
-        assert!(Params::from_spec(&spec(json!([0.5, 0.5, 0.5]))).is_ok());
+        assert!(Params::from_spec(&spec(json!([0.5, 0.5, 0.5]))).is_ok_and(|p| p.steps.is_none()));
         let e = Params::from_spec(&spec(json!(["a", 0.5, 0.5, 0.5]))).unwrap_err().to_string();
         assert!(e.contains("\"mean\" must be 3 numbers"), "{e}");
     }
 
     #[test]
     fn order_must_cover_the_epochs_and_index_training_rows() {
-        let mut p = Params { epochs: 1, batch_size: 2, lr: 1e-3, mean: [0.0; 3], std: [1.0; 3], seed: 0 };
+        let mut p = Params { epochs: 1, batch_size: 2, lr: 1e-3, mean: [0.0; 3], std: [1.0; 3], seed: 0, steps: None };
         assert!(p.check_order(&[1, 3], &[0, 2, 1], 3).is_ok());
         for (bad, want) in [(-1i64, "index -1 out of range [0, 3)"), (3, "index 3 out of range [0, 3)")] {
             let e = p.check_order(&[1, 3], &[0, bad, 1], 3).unwrap_err().to_string();
@@ -248,6 +262,18 @@ mod tests {
         p.epochs = 2;
         let e = p.check_order(&[1, 3], &[0, 2, 1], 3).unwrap_err().to_string();
         assert!(e.contains("params ask for 2 epochs"), "{e}");
+    }
+
+    #[test]
+    fn steps_cut_each_epoch() {
+        let mut p = Params { epochs: 1, batch_size: 16, lr: 1e-3, mean: [0.0; 3], std: [1.0; 3], seed: 0, steps: None };
+        assert_eq!(p.samples(100).unwrap(), 100);
+        p.steps = Some(3);
+        assert_eq!(p.samples(100).unwrap(), 48);
+        p.steps = Some(7);
+        assert!(p.samples(100).unwrap_err().to_string().contains("steps 7 of batch 16"));
+        p.steps = Some(0);
+        assert!(p.samples(100).is_err());
     }
 
     #[test]

@@ -155,3 +155,16 @@ fn spec_errors() {
     let e = llm_candle::run(&spec).expect_err("unknown task: want an error").to_string();
     assert!(e.contains("unknown task"), "{e}");
 }
+
+/// The sweep input mode (--size sweep): fixed token ids, the same results as Python's.
+#[test]
+fn sweeps_match_python() {
+    for (task, len) in [("llm/bert-qa", 16), ("llm/bert-qa", 64), ("llm/gpt2", 8)] {
+        let Some((rs, py)) =
+            sweep_against_python(env!("CARGO_BIN_EXE_llm-candle"), "rust-candle", "llm_transformers.py", "python-transformers", task, len)
+        else {
+            return;
+        };
+        check_sweep(&rs, &py, task, 1e-4);
+    }
+}

@@ -7,6 +7,7 @@
 //! reference/python/llm_common.py and llm/task.go do.
 
 pub mod qa;
+pub mod sweep;
 pub mod testkit;
 
 use mlbench_common::{Res, Result, Spec};
@@ -85,6 +86,9 @@ pub fn tokenize_question(
 /// Runs llm/bert-qa. `load` makes the tokenizer and the model from the spec's
 /// files; it is the one "load" entry.
 pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOnce() -> Res<(Tokenizer, M)>) -> Res<()> {
+    if spec.inputs.contains_key("ids") {
+        return sweep::bert_qa(spec, result, load); // --size sweep: fixed token ids
+    }
     let max_length = param(spec, "max_length", 384)?;
     let stride = param(spec, "stride", 128)?;
     let n_best = param(spec, "n_best", 20)?;
@@ -240,6 +244,9 @@ pub fn generate<M: CausalLm>(m: &mut M, prompt: &[u32], new_tokens: usize) -> Re
 /// Runs llm/gpt2. `load` makes the tokenizer and the model from the spec's
 /// files; it is the one "load" entry.
 pub fn run_gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce() -> Res<(Tokenizer, M)>) -> Res<()> {
+    if spec.inputs.contains_key("prompt_ids") {
+        return sweep::gpt2(spec, result, load); // --size sweep: fixed token ids
+    }
     let new_tokens = param(spec, "new_tokens", 150)?;
     let limit = param(spec, "limit", 0)?;
     if new_tokens < 1 {

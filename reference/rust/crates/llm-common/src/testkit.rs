@@ -226,3 +226,64 @@ pub fn check_gpt2_shape(rs: &Value, reference: &Value, prompts: usize, reps: usi
         assert_eq!(rs["params"][k], reference["params"][k], "params.{k}");
     }
 }
+
+/// As [`against_python`] for the sweep case of task at length `len`
+/// (bert-qa: seq_len, gpt2: prompt_len, 4 new tokens) on the prepared
+/// data/processed/llm_sweep ids: the Rust and the Python results, or None
+/// (after printing why) when the test cannot run here.
+pub fn sweep_against_python(bin: &str, name: &str, script: &str, py_name: &str, task: &str, len: usize) -> Option<(Value, Value)> {
+    let sweep = repo().join("data/processed/llm_sweep");
+    let files: Vec<(&str, PathBuf)> = if task == "llm/gpt2" {
+        vec![("prompt_ids", sweep.join(format!("gpt2_prompts_{len}.npy")))]
+    } else {
+        vec![("ids", sweep.join(format!("bert_ids_{len}.npy"))), ("token_type_ids", sweep.join(format!("bert_types_{len}.npy")))]
+    };
+    if let Some((_, f)) = files.iter().find(|(_, f)| !f.exists()) {
+        skip(&format!("no {} (mlbench data prepare --dataset llm_sweep)", f.display()));
+        return None;
+    }
+    let models = models()?;
+    let md = model_dir(models, task);
+    let dir = scratch(&format!("{name}-sweep-{}", task.replace('/', "-")));
+    let spec = |n: &str| {
+        let params = if task == "llm/gpt2" { json!({"prompt_len": len, "new_tokens": 4}) } else { json!({"seq_len": len}) };
+        let mut s = spec_value(task, &md, &dir, n, params, 1, 1);
+        s["size"] = json!("sweep");
+        let inputs = s["inputs"].as_object_mut().unwrap();
+        inputs.retain(|k, _| k == "model_dir" || k == "tokenizer");
+        for (k, f) in &files {
+            inputs.insert(k.to_string(), json!(f));
+        }
+        s
+    };
+    let rs = run_spec(&mut Command::new(bin), &write_spec(&dir, name, &spec(name)));
+    let mut py = Command::new(python().unwrap());
+    py.arg(repo().join("reference/python").join(script)).current_dir(repo().join("reference/python"));
+    let pr = run_spec(&mut py, &write_spec(&dir, py_name, &spec(py_name)));
+    std::fs::remove_dir_all(&dir).unwrap();
+    Some((rs, pr))
+}
+
+/// The phases, metrics and parameters of a sweep result (one repetition)
+/// against the reference's, and its probes within tol.
+pub fn check_sweep(rs: &Value, reference: &Value, task: &str, tol: f64) {
+    if task == "llm/gpt2" {
+        check_probes(rs, reference, &["gen_logits"], tol);
+        assert_eq!(rs["probes"]["tokens"], reference["probes"]["tokens"]);
+        assert!(rs["phases"].get("tokenize").is_none(), "no tokenizer in a sweep");
+        for k in ["prompt_len", "new_tokens", "rows"] {
+            assert_eq!(rs["params"][k], reference["params"][k], "params.{k}");
+        }
+    } else {
+        check_probes(rs, reference, &["start_logits", "end_logits"], tol);
+        let keys = |v: &Value| v["phases"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(rs), ["load", "model"]);
+        assert_eq!(rs["phases"]["model"].as_array().unwrap().len(), rs["params"]["rows"].as_u64().unwrap() as usize);
+        for k in ["seq_len", "rows"] {
+            assert_eq!(rs["params"][k], reference["params"][k], "params.{k}");
+        }
+        assert_eq!(rs["not_applicable"], reference["not_applicable"]);
+    }
+    let keys = |v: &Value| v["metrics"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(rs), keys(reference));
+}

@@ -125,3 +125,17 @@ print(json.dumps(out))
     }
     eprintln!("windows: {} questions, {n_windows} windows identical to llm_common.windows", pick.len());
 }
+
+/// The sweep input mode (--size sweep): fixed token ids, the same results as Python's.
+#[test]
+fn sweeps_match_python() {
+    if no_ort() {
+        return;
+    }
+    for (task, len) in [("llm/bert-qa", 16), ("llm/bert-qa", 64), ("llm/gpt2", 8)] {
+        let Some((rs, py)) = sweep_against_python(env!("CARGO_BIN_EXE_llm-ort"), "rust-ort", "llm_ort.py", "python-ort", task, len) else {
+            return;
+        };
+        check_sweep(&rs, &py, task, 1e-3);
+    }
+}

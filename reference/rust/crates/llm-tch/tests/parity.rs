@@ -173,3 +173,16 @@ fn gpt2_cache_chunks_match_whole_prompt() {
     }
     assert!(m.step(&[60000]).is_err(), "an id outside the vocabulary");
 }
+
+/// The sweep input mode (--size sweep): fixed token ids, the same results as Python's.
+#[test]
+fn sweeps_match_python() {
+    for (task, len) in [("llm/bert-qa", 16), ("llm/bert-qa", 64), ("llm/gpt2", 8)] {
+        let Some((rs, py)) =
+            sweep_against_python(env!("CARGO_BIN_EXE_llm-tch"), "rust-tch", "llm_transformers.py", "python-transformers", task, len)
+        else {
+            return;
+        };
+        check_sweep(&rs, &py, task, 1e-4);
+    }
+}

@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSweepPlan(t *testing.T) {
+	ts, impls, err := Select(Tasks, Selection{})
+	require.NoError(t, err)
+	jobs := Plan(ts, impls, SizeSweep)
+	variants := map[string][]string{}
+	perCase := map[string]int{}
+	for _, j := range jobs {
+		axis := j.Task.SweepAxis()
+		require.NotEmpty(t, axis, "%s has no sweep but a sweep job", j.Task.ID)
+		name, value, ok := strings.Cut(j.Case.Variant, "=")
+		require.True(t, ok, j.Case.Variant)
+		assert.Equal(t, axis, name)
+		assert.Equal(t, value, fmt.Sprint(j.Case.Params[axis]), "the variant names its parameter's value")
+		if perCase[j.Task.ID+" "+j.Case.Variant] == 0 {
+			variants[j.Task.ID] = append(variants[j.Task.ID], value)
+			assert.Equal(t, j.Task.Reference, j.Impl.ID, "the reference runs first in every case")
+		}
+		perCase[j.Task.ID+" "+j.Case.Variant]++
+	}
+	assert.Equal(t, map[string][]string{
+		"dl/cnn":      {"16", "64", "256"},
+		"llm/bert-qa": {"16", "32", "64", "128", "256", "384"},
+		"llm/gpt2":    {"8", "64", "512"},
+	}, variants)
+	for k, n := range perCase {
+		task, _, _ := strings.Cut(k, " ")
+		tk, err := LookupTask(task)
+		require.NoError(t, err)
+		assert.Equal(t, len(tk.Impls), n, "%s: every implementation in every case", k)
+	}
+	cnn, _ := LookupTask("dl/cnn")
+	for _, c := range cnn.Cases(SizeSweep) {
+		assert.Equal(t, SweepCNNSteps, c.Params["steps"])
+		assert.Equal(t, 1, c.Params["epochs"])
+	}
+	assert.GreaterOrEqual(t, SweepCNNSteps, 10, "the loss_steps parity rule reads steps 1 and 10")
+	assert.LessOrEqual(t, SweepCNNSteps*SweepCNNBatches[len(SweepCNNBatches)-1], 50000, "the steps fit in one epoch of the full order")
+}
+
+// quick and full are unchanged by the sweeps: no sweep input or parameter.
+func TestSweepNotInQuickOrFull(t *testing.T) {
+	for _, size := range []string{SizeQuick, SizeFull} {
+		for _, t0 := range Tasks {
+			for _, c := range t0.Cases(size) {
+				for _, p := range []string{"steps", "seq_len", "prompt_len"} {
+					assert.NotContains(t, c.Params, p, "%s %s", t0.ID, size)
+				}
+				assert.NotContains(t, c.Datasets, "llm_sweep")
+			}
+		}
+	}
+}
+
+func TestSweepSizeAndDefaults(t *testing.T) {
+	for _, s := range Sizes {
+		require.NoError(t, CheckSize(s))
+	}
+	require.ErrorContains(t, CheckSize("huge"), `size "huge": want quick, full or sweep`)
+	for _, t0 := range Tasks {
+		if t0.SweepAxis() == "" {
+			assert.Empty(t, t0.Cases(SizeSweep), t0.ID)
+			continue
+		}
+		assert.NotEmpty(t, t0.Cases(SizeSweep), t0.ID)
+		assert.Positive(t, t0.Defaults(SizeSweep).Reps, "%s: sweep repetitions", t0.ID)
+	}
+}
