@@ -10,8 +10,8 @@ so. Written in the Hugging Face layout (``save_pretrained``), for ``mlbench mode
   dev in file order (the questions a quick run asks), until it answers them: the script checks,
   with the workload's own windows and post-processing (llm_common), that EM on them is at least
   MIN_EM and that it gives some non-empty answers, and fails otherwise.
-- DIR/gpt2: a 2-layer, 128-wide GPT2LMHeadModel (GPT-2 tokenizer) that has learnt the first few
-  hundred tokens of the SQuAD dev contexts by heart; the script checks that greedy generation from
+- DIR/gpt2: a 2-layer, 128-wide GPT2LMHeadModel (GPT-2 tokenizer) that has learnt by heart the
+  first prompts of the task's prompts file, each followed by a SQuAD dev context; the script checks that greedy generation from
   the first prompt is not one token repeated (MIN_DISTINCT ids at least).
 
 Seeded (torch.manual_seed) and single-process; DIR/fixtures.json records what was made and the
@@ -36,9 +36,9 @@ QUESTIONS = 200  # the quick run's limit in bench/tasks.go
 MIN_EM = 70.0
 STOP_EM = 85.0  # training stops at the first check (every 5 epochs) at or above it
 BERT_EPOCHS, BERT_BATCH, BERT_LR = 60, 16, 3e-3
-GPT2_STEPS, GPT2_CHUNKS, GPT2_SEQ, GPT2_LR = 80, 8, 48, 5e-3
+GPT2_STEPS, GPT2_CHUNKS, GPT2_SEQ, GPT2_LR = 100, 4, 96, 1e-2
 MIN_DISTINCT = 5  # distinct ids among the first prompt's greedy tokens
-NOTE = "test fixture: a tiny model trained here on a few SQuAD dev questions, not bert-base or gpt2"
+NOTE = "test fixture: a tiny model trained by make_fixtures.py on a little SQuAD 2.0 dev text, not bert-base or gpt2"
 
 
 # --- bert-qa --------------------------------------------------------------------------------
@@ -169,15 +169,17 @@ def train_gpt2(tokenizer_json, squad, prompts, out):
     eos = tokenizer.token_to_id("<|endoftext|>")
     with open(squad) as f:
         contexts = [p["context"] for a in json.load(f)["data"] for p in a["paragraphs"]]
-    stream = []
-    for c in contexts:
-        stream += tokenizer.encode(c, add_special_tokens=False).ids + [eos]
-    # The first GPT2_CHUNKS pieces of the contexts, learnt by heart (every step sees all of them):
-    # a few minutes on 2 cores, unlike a real language model, and enough for varied greedy text.
-    n = GPT2_CHUNKS
-    chunks = torch.tensor(stream[: n * GPT2_SEQ]).view(n, GPT2_SEQ)
+    # GPT2_CHUNKS pieces learnt by heart (every step sees all of them): a prompt of the task's
+    # prompts file followed by a SQuAD context, GPT2_SEQ tokens. Greedy generation from those
+    # prompts then recites varied text; a real language model is far beyond minutes on 2 cores.
+    rows = []
+    for prompt, context in zip(llm_common.load_prompts(prompts, GPT2_CHUNKS), contexts):
+        ids = tokenizer.encode(prompt + " " + context, add_special_tokens=False).ids
+        rows.append((ids + [eos] * GPT2_SEQ)[:GPT2_SEQ])
+    chunks, n = torch.tensor(rows), len(rows)
     torch.manual_seed(SEED)
-    config = GPT2Config(vocab_size=tokenizer.get_vocab_size(with_added_tokens=True), n_layer=2, n_embd=128, n_head=2)
+    vocab = tokenizer.get_vocab_size(with_added_tokens=True)
+    config = GPT2Config(vocab_size=vocab, n_layer=2, n_embd=128, n_head=2, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
     model = GPT2LMHeadModel(config)
     opt = torch.optim.AdamW(model.parameters(), lr=GPT2_LR, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=GPT2_LR, total_steps=GPT2_STEPS, pct_start=0.1)
