@@ -36,11 +36,12 @@ fixtures() {
   echo "$dir"
 }
 
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
 main() {
-  local fx work rc=0
+  local fx work=$WORK rc=0
   fx=$(fixtures)
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
   export MLBENCH_MODELS=$work/models
   for m in bert-qa gpt2; do
     "${MLBENCH[@]}" models prepare --model "$m" --from "$fx/$m" >&2
