@@ -19,6 +19,7 @@
 #   $MLBENCH_CACHE (default ~/.cache/mlbench)/venv-<hash of requirements.lock + python>
 #   $MLBENCH_CACHE/cargo-target   (cargo's own fingerprints decide what to rebuild)
 #   $MLBENCH_CACHE/nextflow-<hash of third_party/nextflow/pom.xml>   (Nextflow's jars)
+#   $MLBENCH_CACHE/fixtures-<hash of make_fixtures.py, its inputs, requirements.lock>   (trained test checkpoints)
 #   $MLBENCH_CACHE/tools/ruff-<version>   (the Python linter, outside the venv)
 # MLBENCH_MIRROR=DIR takes datasets from an offline mirror (see README).
 set -euo pipefail
@@ -500,6 +501,10 @@ run_tests() {
     e2e_classical || failed=1
     say "test: end to end sweep (--size sweep, dl/cnn: reference and go-libtorch at three batch sizes)"
     e2e_sweep || failed=1
+  fi
+  say "test: trained weights end to end (tiny trained fixtures, models prepare --from, llm/* quick: same answers and ids)"
+  if [ "$prepared" = 1 ]; then
+    bash "$ROOT/scripts/e2e_trained.sh" "$ROOT" || failed=1
   fi
   say "test: pipeline (main.nf: local profile, then -profile slurm on a one-node SLURM cluster)"
   if [ "$prepared" = 1 ]; then

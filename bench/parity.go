@@ -19,6 +19,12 @@ const (
 	MetricAbs RuleKind = "metric_abs"
 	// MetricRel: |x - r| / |r| <= Limit for a metric.
 	MetricRel RuleKind = "metric_rel"
+	// ProbeSame: every x_i == r_i (generated ids). At the first difference
+	// the reference's probe Margins (its top-2 logit margin per position)
+	// decides what that means: below Tie it is a near tie that float
+	// rounding may break either way, and the check says so (unverified,
+	// never a silent pass or fail); otherwise the check fails.
+	ProbeSame RuleKind = "probe_same"
 )
 
 // Rule is one parity check of a task.
@@ -33,6 +39,9 @@ type Rule struct {
 	// OnlyIfParam applies the rule only when the result's params have this
 	// key set to true (e.g. "trained").
 	OnlyIfParam string
+	// Margins and Tie: see ProbeSame.
+	Margins string
+	Tie     float64
 }
 
 // relFloor keeps a relative difference finite when the reference is zero.
@@ -100,6 +109,9 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 		c.Detail = fmt.Sprintf("probe %s is empty", r.Key)
 		return c
 	}
+	if r.Kind == ProbeSame {
+		return r.checkSame(c, g, w, ref.Probes[r.Margins])
+	}
 	switch r.Kind {
 	case ProbeAgree:
 		same := 0
@@ -111,6 +123,9 @@ func (r Rule) Check(got, ref *Result) ParityCheck {
 		c.Value, c.Measured = float64(same)/float64(len(idx)), true
 		c.OK = c.Value >= r.Limit
 		c.Detail = fmt.Sprintf("%d of %d agree", same, len(idx))
+		if first := firstDiff(g, w, idx); first >= 0 {
+			c.Detail += fmt.Sprintf("; first difference at [%d]: %.10g vs reference %.10g", first, g[first], w[first])
+		}
 	case ProbeMaxAbs, ProbeMaxRel:
 		worst, at := 0.0, idx[0]
 		for _, i := range idx {
@@ -163,4 +178,45 @@ func JudgeParity(t *Task, size string, got, ref *Result) *Parity {
 	}
 	p.Unverified = unverified && !failed
 	return p
+}
+
+// firstDiff is the first of idx where g and w differ, or -1.
+func firstDiff(g, w []float64, idx []int) int {
+	for _, i := range idx {
+		if g[i] != w[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkSame is ProbeSame over equal-length g and w, with the reference's
+// margins (nil when it has none).
+func (r Rule) checkSame(c ParityCheck, g, w, margins []float64) ParityCheck {
+	c.Measured = true
+	first := -1
+	for i := range g {
+		if g[i] != w[i] {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		c.Value, c.OK = 1, true
+		c.Detail = fmt.Sprintf("all %d identical", len(g))
+		return c
+	}
+	c.Value = float64(first) / float64(len(g))
+	c.Detail = fmt.Sprintf("first difference at [%d]: %.10g vs reference %.10g", first, g[first], w[first])
+	switch {
+	case first >= len(margins):
+		c.Detail += fmt.Sprintf("; the reference has no %s probe there to tell a near tie from a real difference", r.Margins)
+	case margins[first] < r.Tie:
+		c.Unverified = true
+		c.Detail += fmt.Sprintf("; the reference's top-2 logit margin there is %.3g < %g: a near tie that float rounding may "+
+			"break either way, so the ids after it are not compared", margins[first], r.Tie)
+	default:
+		c.Detail += fmt.Sprintf("; the reference's top-2 logit margin there is %.3g (>= %g): not a near tie", margins[first], r.Tie)
+	}
+	return c
 }

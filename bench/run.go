@@ -378,6 +378,7 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string, d Defaults) (r *
 	r.Stderr = tail(pr.Stderr, 2000)
 	r.Size, r.Host = cfg.Size, cfg.Host
 	r.Reps, r.Warmup = spec.Reps, spec.Warmup
+	r.Notes = append(r.Notes, modelNotes(cfg, j.Task)...)
 	return r
 }
 

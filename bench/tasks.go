@@ -265,6 +265,11 @@ var Tasks = []*Task{
 		Parity: []Rule{
 			{Kind: ProbeMaxAbs, Key: "start_logits", Limit: 1e-3},
 			{Kind: ProbeMaxAbs, Key: "end_logits", Limit: 1e-3},
+			// Trained weights: the same answer text for every question
+			// (the "answers" probe hashes it) and the same scores.
+			{Kind: ProbeAgree, Key: "answers", Limit: 1.0, OnlyIfParam: "trained"},
+			{Kind: MetricAbs, Key: "em", Limit: 0.1, OnlyIfParam: "trained"},
+			{Kind: MetricAbs, Key: "f1", Limit: 0.1, OnlyIfParam: "trained"},
 		},
 		Quick:     Defaults{Warmup: 0, Reps: 1},
 		Full:      Defaults{Warmup: 0, Reps: 1},
@@ -295,7 +300,7 @@ var Tasks = []*Task{
 		},
 		Parity: []Rule{
 			{Kind: ProbeMaxAbs, Key: "gen_logits", Limit: 1e-3},
-			{Kind: ProbeAgree, Key: "tokens", Limit: 1.0, OnlyIfParam: "trained"},
+			{Kind: ProbeSame, Key: "tokens", OnlyIfParam: "trained", Margins: "token_margins", Tie: 1e-4},
 		},
 		Quick:     Defaults{Warmup: 0, Reps: 1},
 		Full:      Defaults{Warmup: 0, Reps: 1},

@@ -119,6 +119,9 @@ func resolvePaths(c *cli.Context) (paths, error) {
 	if v := os.Getenv("MLBENCH_PYTHON"); v != "" {
 		p.Python = v
 	}
+	if v := os.Getenv("MLBENCH_MODELS"); v != "" {
+		p.Models = v // another models directory (the test fixtures' checkpoints)
+	}
 	return p, nil
 }
 

@@ -181,13 +181,24 @@ func modelsCommand() *cli.Command {
 				}
 				cmd := exec.Command(p.Python, args...)
 				cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
-				if err := cmd.Run(); err != nil {
-					return fmt.Errorf("models prepare: %s: %v", filepath.Base(script), err)
-				}
-				return nil
+				return modelsPrepareError(cmd.Run(), script)
 			},
 		}},
 	}
+}
+
+// modelsPrepareError is what `models prepare` returns when models.py ended
+// with err: status 2 is bad input, which models.py has already said in one
+// line, so nothing more is printed.
+func modelsPrepareError(err error, script string) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 2 {
+		return cli.Exit("", ExitError)
+	}
+	if err != nil {
+		return fmt.Errorf("models prepare: %s: %v", filepath.Base(script), err)
+	}
+	return nil
 }
 
 func launcher(p paths) (bench.Paths, error) {

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -260,4 +261,12 @@ func Argmax(x []float32) int {
 		}
 	}
 	return best
+}
+
+// AnswerHash is the 32-bit FNV-1a hash of the answer's UTF-8 bytes: the
+// "answers" probe, one per question, compares answer texts as numbers.
+func AnswerHash(text string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return h.Sum32()
 }

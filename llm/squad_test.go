@@ -204,3 +204,12 @@ func TestTopIndices(t *testing.T) {
 	sort.Ints(want)
 	assert.Equal(t, want, topIndices(r, 0, 300, 20))
 }
+
+// The "answers" probe: the same FNV-1a values as llm_common.answer_hash
+// and the Rust llm-common answer_hash (their tests check these strings too).
+func TestAnswerHash(t *testing.T) {
+	for text, want := range map[string]uint32{"": 0x811c9dc5, "a": 0xe40c292c, "France": 2066631610,
+		"Norman–Arab–Byzantine": 420619710} {
+		assert.Equal(t, want, AnswerHash(text), text)
+	}
+}

@@ -69,7 +69,7 @@ func RunBertQA[T Tokenizer](c *worker.Context, openTok func(path string) (T, err
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	var starts, ends []float64
+	var starts, ends, answers []float64
 	var em, f1 float64
 	windows := 0
 	for rep := 0; rep < c.Spec.Reps; rep++ {
@@ -86,6 +86,7 @@ func RunBertQA[T Tokenizer](c *worker.Context, openTok func(path string) (T, err
 				starts = appendHead(starts, o.Start[0], probePositions)
 				ends = appendHead(ends, o.End[0], probePositions)
 			}
+			answers = append(answers, float64(AnswerHash(o.Answer.Text)))
 			e, f := SQuADScores(q.Answers, o.Answer.Text)
 			em += e
 			f1 += f
@@ -96,6 +97,7 @@ func RunBertQA[T Tokenizer](c *worker.Context, openTok func(path string) (T, err
 	}
 	c.Result.Probes["start_logits"] = starts
 	c.Result.Probes["end_logits"] = ends
+	c.Result.Probes["answers"] = answers
 	return nil
 }
 

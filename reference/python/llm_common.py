@@ -166,6 +166,14 @@ def squad_scores(answers, pred):
     return max(compute_exact(a, pred) for a in golds), max(compute_f1(a, pred) for a in golds)
 
 
+def answer_hash(text):
+    """32-bit FNV-1a of the answer's UTF-8 bytes: the `answers` probe compares answer texts as numbers."""
+    h = 0x811C9DC5
+    for b in text.encode("utf-8"):
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
 def percentile(values, q):
     """Linear interpolation between closest ranks (numpy's default, R type 7)."""
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
@@ -207,7 +215,7 @@ def bert_qa(spec, result, tokenizer, run_window, sync=None):
 
     for _ in range(warmups(spec)):
         request(questions[0], False)
-    starts, ends, em, f1, n_windows = [], [], [], [], 0
+    starts, ends, em, f1, hashes, n_windows = [], [], [], [], [], 0
     for rep in range(int(spec["reps"])):
         for k, q in enumerate(questions):
             wins, logits, answer = request(q, True)
@@ -217,6 +225,7 @@ def bert_qa(spec, result, tokenizer, run_window, sync=None):
                     starts.extend(logits[0][0][:PROBE_POSITIONS])
                     ends.extend(logits[0][1][:PROBE_POSITIONS])
                 exact, f = squad_scores(q.answers, answer)
+                hashes.append(answer_hash(answer))
                 em.append(exact)
                 f1.append(f)
 
@@ -233,6 +242,7 @@ def bert_qa(spec, result, tokenizer, run_window, sync=None):
         result["not_applicable"] = {"em": "random weights", "f1": "random weights"}
     result.probe("start_logits", starts)
     result.probe("end_logits", ends)
+    result.probe("answers", hashes)
 
 
 @dataclass
@@ -241,6 +251,14 @@ class Generation:
     ttft: float  # seconds from the prompt call to the first id
     per_token: list  # seconds per later id, from feeding the previous id to having the next
     logits: list  # the first PROBE_STEPS positions' logits, vocabulary ids 0..PROBE_VOCAB-1
+    margins: list  # per generated id: its logit minus the runner-up's (a near tie is below 1e-4)
+
+
+def top2_margin(logits):
+    """Largest minus second-largest logit (0 when the two are tied), in float64."""
+    v = logits.detach().float().cpu().numpy() if hasattr(logits, "detach") else np.asarray(logits)
+    a, b = np.partition(v.astype(np.float64).ravel(), -2)[-2:]
+    return float(b - a)
 
 
 def generate(step, prompt_ids, new_tokens, sync=None):
@@ -249,7 +267,7 @@ def generate(step, prompt_ids, new_tokens, sync=None):
     step(ids, past) -> (logits of the last position, past): ids a list of token ids, past None
     for the prompt; logits a 1-D numpy array or torch tensor (argmax: first maximum)."""
     clock = time.perf_counter
-    tokens, per_token, probe, past, ids = [], [], [], None, list(prompt_ids)
+    tokens, per_token, probe, margins, past, ids = [], [], [], [], None, list(prompt_ids)
     for n in range(new_tokens):
         if sync:
             sync()
@@ -265,9 +283,10 @@ def generate(step, prompt_ids, new_tokens, sync=None):
             per_token.append(dt)
         if n < PROBE_STEPS:
             probe.append([float(v) for v in logits[:PROBE_VOCAB].tolist()])
+        margins.append(top2_margin(logits))
         tokens.append(token)
         ids = [token]
-    return Generation(tokens, ttft, per_token, probe)
+    return Generation(tokens, ttft, per_token, probe, margins)
 
 
 def gpt2(spec, result, tokenizer, step, sync=None):
@@ -306,6 +325,7 @@ def gpt2(spec, result, tokenizer, step, sync=None):
         result.metric("per_token_p50", percentile(result["phases"]["per_token"], 50))
     result.probe("gen_logits", [v for row in first.logits for v in row])
     result.probe("tokens", first.tokens)
+    result.probe("token_margins", first.margins)
 
 
 TASKS = ("llm/bert-qa", "llm/gpt2")

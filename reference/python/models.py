@@ -12,10 +12,11 @@ describes the same configuration and files is skipped.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -24,18 +25,14 @@ import torch
 from transformers import BertConfig, BertForQuestionAnswering, DynamicCache, GPT2Config, GPT2LMHeadModel
 
 import common
+import sources
 
 SEED = 0
 OPSET = 18
 TOKENIZERS = {"bert-qa": "bert-base-uncased", "gpt2": "gpt2"}
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+sha256 = sources.sha256
 
 
 def vocab_size(tokenizer_json):
@@ -158,14 +155,16 @@ def build(name, out_dir, tokenizer_dir, source, tiny):
     tok_src = os.path.join(tokenizer_dir, TOKENIZERS[name], "tokenizer.json")
     vocab = vocab_size(tok_src)
     cls = BertForQuestionAnswering if name == "bert-qa" else GPT2LMHeadModel
+    origin = {}
     if source:
-        config = cls.config_class.from_pretrained(source)
+        source, config, origin = sources.resolve(name, source, tok_src, cls)
     else:
         config = (bert_config if name == "bert-qa" else gpt2_config)(vocab, tiny)
     want = {
         "name": name,
         "trained": source is not None,
         "source": source or f"random init, torch.manual_seed({SEED})",
+        **origin,
         "tiny": tiny,
         "tokenizer_sha256": sha256(tok_src),
         "opset": OPSET,
@@ -178,13 +177,37 @@ def build(name, out_dir, tokenizer_dir, source, tiny):
         with open(os.path.join(d, "meta.json")) as f:
             return json.load(f)
 
+    os.makedirs(out_dir, exist_ok=True)
+    stage = tempfile.mkdtemp(dir=out_dir, prefix=f".{name}.")  # renamed to d when complete
+    try:
+        meta = make(name, stage, want, source, config, cls, tok_src)
+        replace_dir(stage, d)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    print(
+        f"{name}: wrote {d} in {meta['build_seconds']} s (export {meta['export_seconds']} s); "
+        f"ONNX vs PyTorch max abs diff {meta['onnx_max_abs_diff']:.3g}"
+    )
+    return meta
+
+
+def replace_dir(src, dst):
+    """Puts the complete directory src at dst, moving an older dst aside first."""
+    old = None
+    if os.path.exists(dst):
+        old = tempfile.mkdtemp(dir=os.path.dirname(dst), prefix=f".{os.path.basename(dst)}.old.")
+        os.rename(dst, os.path.join(old, "d"))
+    os.rename(src, dst)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def make(name, d, want, source, config, cls, tok_src):
+    """Writes the checkpoint, tokenizer, ONNX export and meta.json (last) into d."""
     t0 = time.perf_counter()
-    os.makedirs(d, exist_ok=True)
     meta_path = os.path.join(d, "meta.json")
-    if os.path.exists(meta_path):
-        os.unlink(meta_path)  # meta.json last: its presence means the directory is complete
     if source:
-        model = cls.from_pretrained(source, attn_implementation="eager")
+        model = sources.load(source, cls)
         config = model.config
     else:
         torch.manual_seed(SEED)
@@ -243,10 +266,7 @@ def build(name, out_dir, tokenizer_dir, source, tiny):
     common.write_json_atomic(meta_path, meta)
     for f in ("meta.json", "model.safetensors"):
         os.chmod(os.path.join(d, f), 0o644)
-    print(
-        f"{name}: wrote {d} in {meta['build_seconds']} s (export {meta['export_seconds']} s); "
-        f"ONNX vs PyTorch max abs diff {meta['onnx_max_abs_diff']:.3g}"
-    )
+    os.chmod(d, 0o755)
     return meta
 
 
@@ -275,8 +295,13 @@ def main(argv=None):
     if args.source and len(args.model or []) != 1:
         ap.error("--from needs exactly one --model")
     torch.set_num_threads(int(os.environ.get("MLBENCH_THREADS", torch.get_num_threads())))
-    for name in args.model or list(TOKENIZERS):
-        build(name, args.out, args.tokenizers, args.source, args.tiny)
+    try:
+        for name in args.model or list(TOKENIZERS):
+            build(name, args.out, args.tokenizers, args.source, args.tiny)
+    except sources.SourceError as e:
+        # Bad input: one line, no traceback; the mlbench CLI prints nothing more for status 2.
+        print(f"mlbench: models prepare: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOn
     for _ in 0..spec.warmup {
         request(result, &questions[0], false).map_err(|e| format!("warm-up: {e}"))?;
     }
-    let (mut starts, mut ends, mut em, mut f1, mut n_windows) = (vec![], vec![], 0.0, 0.0, 0);
+    let (mut starts, mut ends, mut answers, mut em, mut f1, mut n_windows) = (vec![], vec![], vec![], 0.0, 0.0, 0);
     for rep in 0..spec.reps {
         for (k, q) in questions.iter().enumerate() {
             let o = request(result, q, true).map_err(|e| format!("question {k} ({}): {e}", q.id))?;
@@ -155,6 +155,7 @@ pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOn
                 starts.extend(o.starts[0].iter().take(PROBE_POSITIONS).map(|&v| v as f64));
                 ends.extend(o.ends[0].iter().take(PROBE_POSITIONS).map(|&v| v as f64));
             }
+            answers.push(answer_hash(&o.answer) as f64);
             let (e, f) = squad_scores(&q.answers, &o.answer);
             em += e;
             f1 += f;
@@ -177,6 +178,7 @@ pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOn
     }
     result.probe("start_logits", starts);
     result.probe("end_logits", ends);
+    result.probe("answers", answers);
     Ok(())
 }
 

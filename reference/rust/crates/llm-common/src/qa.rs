@@ -321,6 +321,11 @@ pub fn squad_scores(answers: &[String], pred: &str) -> (f64, f64) {
 }
 
 /// Linear interpolation between closest ranks (numpy's default, R type 7).
+/// 32-bit FNV-1a of the answer's UTF-8 bytes: the `answers` probe compares answer texts as numbers.
+pub fn answer_hash(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+}
+
 pub fn percentile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -365,6 +370,14 @@ mod tests {
     }
     fn ws(q: &[u32], c: &[u32], max_length: usize, stride: usize) -> Res<Vec<Window>> {
         windows(q, c, &offs(c.len()), 101, 102, max_length, stride)
+    }
+
+    #[test]
+    fn answer_hash_is_fnv1a_as_in_python_and_go() {
+        for (text, want) in [("", 0x811c_9dc5u32), ("a", 0xe40c_292c), ("France", 2_066_631_610), ("Norman–Arab–Byzantine", 420_619_710)]
+        {
+            assert_eq!(answer_hash(text), want, "{text}");
+        }
     }
 
     #[test]
