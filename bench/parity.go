@@ -34,8 +34,9 @@ type Rule struct {
 	Limit float64 // tolerance (or minimum agreement for ProbeAgree)
 	// Index restricts a probe rule to these positions (nil: all).
 	Index []int
-	// OnlySize applies the rule only to runs of that size ("" always).
-	OnlySize string
+	// OnlySize applies the rule only to runs of that size ("" always);
+	// NotSize never to runs of that size.
+	OnlySize, NotSize string
 	// OnlyIfParam applies the rule only when the result's params have this
 	// key set to true (e.g. "trained").
 	OnlyIfParam string
@@ -49,7 +50,7 @@ const relFloor = 1e-12
 
 // Applies reports whether r is in force for a result of size with params.
 func (r Rule) Applies(size string, params map[string]any) bool {
-	if r.OnlySize != "" && r.OnlySize != size {
+	if r.OnlySize != "" && r.OnlySize != size || r.NotSize != "" && r.NotSize == size {
 		return false
 	}
 	if r.OnlyIfParam != "" {

@@ -493,6 +493,19 @@ func TestParityRules(t *testing.T) {
 	r = Rule{Kind: ProbeAgree, Key: "tokens", OnlyIfParam: "trained"}
 	assert.False(t, r.Applies(SizeQuick, map[string]any{"trained": false}))
 	assert.True(t, r.Applies(SizeQuick, map[string]any{"trained": true}))
+	// The sweeps run on fixed token ids: no answers, so no answer parity.
+	r.NotSize = SizeSweep
+	assert.True(t, r.Applies(SizeFull, map[string]any{"trained": true}))
+	assert.False(t, r.Applies(SizeSweep, map[string]any{"trained": true}))
+	for _, id := range []string{"llm/bert-qa", "llm/gpt2"} {
+		task, err := LookupTask(id)
+		require.NoError(t, err)
+		for _, rule := range task.Parity {
+			if rule.OnlyIfParam == "trained" {
+				assert.False(t, rule.Applies(SizeSweep, map[string]any{"trained": true}), "%s %s", id, rule.Key)
+			}
+		}
+	}
 }
 
 func TestPathsLaunchers(t *testing.T) {

@@ -267,9 +267,9 @@ var Tasks = []*Task{
 			{Kind: ProbeMaxAbs, Key: "end_logits", Limit: 1e-3},
 			// Trained weights: the same answer text for every question
 			// (the "answers" probe hashes it) and the same scores.
-			{Kind: ProbeAgree, Key: "answers", Limit: 1.0, OnlyIfParam: "trained"},
-			{Kind: MetricAbs, Key: "em", Limit: 0.1, OnlyIfParam: "trained"},
-			{Kind: MetricAbs, Key: "f1", Limit: 0.1, OnlyIfParam: "trained"},
+			{Kind: ProbeAgree, Key: "answers", Limit: 1.0, OnlyIfParam: "trained", NotSize: SizeSweep},
+			{Kind: MetricAbs, Key: "em", Limit: 0.1, OnlyIfParam: "trained", NotSize: SizeSweep},
+			{Kind: MetricAbs, Key: "f1", Limit: 0.1, OnlyIfParam: "trained", NotSize: SizeSweep},
 		},
 		Quick:     Defaults{Warmup: 0, Reps: 1},
 		Full:      Defaults{Warmup: 0, Reps: 1},
@@ -300,7 +300,7 @@ var Tasks = []*Task{
 		},
 		Parity: []Rule{
 			{Kind: ProbeMaxAbs, Key: "gen_logits", Limit: 1e-3},
-			{Kind: ProbeSame, Key: "tokens", OnlyIfParam: "trained", Margins: "token_margins", Tie: 1e-4},
+			{Kind: ProbeSame, Key: "tokens", OnlyIfParam: "trained", Margins: "token_margins", Tie: 1e-4, NotSize: SizeSweep},
 		},
 		Quick:     Defaults{Warmup: 0, Reps: 1},
 		Full:      Defaults{Warmup: 0, Reps: 1},
