@@ -275,10 +275,22 @@ pub fn run_gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce
     for _ in 0..spec.warmup {
         request(result, &prompts[0], false).map_err(|e| format!("warm-up: {e}"))?;
     }
+    timed_generations(spec, result, &prompts, |result, p| request(result, p, true))
+}
+
+/// The timed repetitions of llm/gpt2 over prompts (`run` generates from one
+/// and records its phases), then the metrics and probes of every GPT-2
+/// result: the one loop of the workload and of its sweep.
+pub(crate) fn timed_generations<P>(
+    spec: &Spec,
+    result: &mut Result,
+    prompts: &[P],
+    mut run: impl FnMut(&mut Result, &P) -> Res<Generation>,
+) -> Res<()> {
     let (mut first, mut gen_time, mut generated) = (None, 0.0, 0usize);
     for _ in 0..spec.reps {
         for (k, p) in prompts.iter().enumerate() {
-            let g = request(result, p, true).map_err(|e| format!("prompt {k}: {e}"))?;
+            let g = run(result, p).map_err(|e| format!("prompt {k}: {e}"))?;
             gen_time += g.ttft + g.per_token.iter().sum::<f64>();
             generated += g.tokens.len();
             if first.is_none() {

@@ -78,31 +78,14 @@ pub fn gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce() -
     for _ in 0..spec.warmup {
         generate(&mut model, &prompts[0], new_tokens).map_err(|e| format!("warm-up: {e}"))?;
     }
-    let (mut first, mut gen_time, mut generated) = (None, 0.0, 0usize);
-    for _ in 0..spec.reps {
-        for (k, p) in prompts.iter().enumerate() {
-            let g = generate(&mut model, p, new_tokens).map_err(|e| format!("prompt {k}: {e}"))?;
-            result.add("ttft", g.ttft);
-            for &d in &g.per_token {
-                result.add("per_token", d);
-            }
-            gen_time += g.ttft + g.per_token.iter().sum::<f64>();
-            generated += g.tokens.len();
-            if first.is_none() {
-                first = Some(g);
-            }
+    crate::timed_generations(spec, result, &prompts, |result, p| {
+        let g = generate(&mut model, p, new_tokens)?;
+        result.add("ttft", g.ttft);
+        for &d in &g.per_token {
+            result.add("per_token", d);
         }
-    }
-    let first = first.ok_or("gpt2: no timed prompts")?;
-    result.metric("tokens_per_s", generated as f64 / gen_time);
-    let ttft = percentile(&result.phases["ttft"], 50.0);
-    result.metric("ttft_p50", ttft);
-    if let Some(pt) = result.phases.get("per_token").filter(|v| !v.is_empty()) {
-        let v = percentile(pt, 50.0);
-        result.metric("per_token_p50", v);
-    }
-    result.probe("gen_logits", first.logits.iter().flatten().map(|&v| v as f64));
-    result.probe("tokens", first.tokens.iter().map(|&t| t as f64));
+        Ok(g)
+    })?;
     for (k, v) in
         [("new_tokens", json!(new_tokens)), ("prompt_len", json!(prompt_len)), ("rows", json!(prompts.len())), ("eos_stops", json!(false))]
     {
