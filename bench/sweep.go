@@ -63,7 +63,9 @@ func bertSweepCases() []Case {
 	for _, l := range data.SweepSeqLens {
 		cs = append(cs, Case{
 			Variant: fmt.Sprintf("seq_len=%d", l),
-			Inputs: in("model_dir", "models:bert-qa", "ids", "data:llm_sweep/"+data.SweepBERTIDs(l),
+			// The tokenizer is not used on fixed ids, but the Python and
+			// Rust loaders open it with the model, as in the workload.
+			Inputs: in("model_dir", "models:bert-qa", "tokenizer", "models:bert-qa/tokenizer.json", "ids", "data:llm_sweep/"+data.SweepBERTIDs(l),
 				"token_type_ids", "data:llm_sweep/"+data.SweepBERTTypes(l)),
 			Datasets: []string{"llm_sweep"},
 			Params:   map[string]any{"seq_len": l},
@@ -76,8 +78,9 @@ func gpt2SweepCases() []Case {
 	var cs []Case
 	for _, l := range data.SweepPromptLens {
 		cs = append(cs, Case{
-			Variant:  fmt.Sprintf("prompt_len=%d", l),
-			Inputs:   in("model_dir", "models:gpt2", "prompt_ids", "data:llm_sweep/"+data.SweepGPT2Prompts(l)),
+			Variant: fmt.Sprintf("prompt_len=%d", l),
+			Inputs: in("model_dir", "models:gpt2", "tokenizer", "models:gpt2/tokenizer.json",
+				"prompt_ids", "data:llm_sweep/"+data.SweepGPT2Prompts(l)),
 			Datasets: []string{"llm_sweep"},
 			Params:   map[string]any{"prompt_len": l, "new_tokens": SweepGPT2NewTokens},
 		})

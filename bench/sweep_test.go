@@ -76,3 +76,19 @@ func TestSweepSizeAndDefaults(t *testing.T) {
 		assert.Positive(t, t0.Defaults(SizeSweep).Reps, "%s: sweep repetitions", t0.ID)
 	}
 }
+
+// Every LLM sweep case carries the inputs the workload's loaders open, the
+// tokenizer included: python-*, rust-* load it with the model even on fixed
+// ids, and failed with "input tokenizer missing" without it.
+func TestSweepCasesCarryTheLoadersInputs(t *testing.T) {
+	for _, id := range []string{"llm/bert-qa", "llm/gpt2"} {
+		task, err := LookupTask(id)
+		require.NoError(t, err)
+		quick := task.Cases(SizeQuick)[0].Inputs
+		for _, c := range task.Cases(SizeSweep) {
+			for _, name := range []string{"model_dir", "tokenizer"} {
+				assert.Equal(t, quick[name], c.Inputs[name], "%s %s %s", id, c.Variant, name)
+			}
+		}
+	}
+}
