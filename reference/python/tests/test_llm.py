@@ -267,6 +267,16 @@ def run_inline(spec, module):
     return json.loads(json.dumps(result, allow_nan=False))
 
 
+def assert_same_outputs(ref, got, task):
+    """Two results of one spec agree: logits probes within 1e-3, GPT-2's ids equal."""
+    for key in ("start_logits", "end_logits", "gen_logits"):
+        if key in ref["probes"]:
+            diff = np.max(np.abs(np.array(ref["probes"][key]) - np.array(got["probes"][key])))
+            assert diff <= 1e-3, (key, diff)
+    if task == "llm/gpt2":
+        assert ref["probes"]["tokens"] == got["probes"]["tokens"]
+
+
 def check_result(r, task):
     want = {"llm/bert-qa": {"load", "tokenize", "model", "postprocess"}, "llm/gpt2": {"load", "tokenize", "ttft", "per_token"}}[task]
     assert set(r["phases"]) == want and len(r["phases"]["load"]) == 1
@@ -294,12 +304,7 @@ def test_implementations_agree(tmp_path, models_dir, task):
     for r in (ref, got):
         check_result(r, task)
     assert ref["framework"] == "transformers" and got["framework"] == "onnxruntime"
-    for key in ("start_logits", "end_logits", "gen_logits"):
-        if key in ref["probes"]:
-            diff = np.max(np.abs(np.array(ref["probes"][key]) - np.array(got["probes"][key])))
-            assert diff <= 1e-3, (key, diff)
-    if task == "llm/gpt2":
-        assert ref["probes"]["tokens"] == got["probes"]["tokens"]
+    assert_same_outputs(ref, got, task)
 
 
 @needs_data

@@ -3,7 +3,7 @@ the tiny models of test_llm.py."""
 
 import numpy as np
 import pytest
-from test_llm import models_dir, needs_data, run_inline, spec_for  # noqa: F401 (models_dir: a fixture)
+from test_llm import assert_same_outputs, models_dir, needs_data, run_inline, spec_for  # noqa: F401 (models_dir: a fixture)
 
 
 def sweep_spec(tmp_path, task, impl, models_dir, length):  # noqa: F811
@@ -48,12 +48,7 @@ def test_sweep_implementations_agree(tmp_path, models_dir, task, length):  # noq
             assert set(r["phases"]) == {"load", "ttft", "per_token"}
             assert len(r["phases"]["ttft"]) == 2 * 2 and len(r["phases"]["per_token"]) == 2 * 2 * 3
             assert len(r["probes"]["tokens"]) == 4 and r["params"]["prompt_len"] == length
-    for key in ("start_logits", "end_logits", "gen_logits"):
-        if key in ref["probes"]:
-            diff = np.max(np.abs(np.array(ref["probes"][key]) - np.array(got["probes"][key])))
-            assert diff <= 1e-3, (key, diff)
-    if task == "llm/gpt2":
-        assert ref["probes"]["tokens"] == got["probes"]["tokens"]
+    assert_same_outputs(ref, got, task)
 
 
 @needs_data
