@@ -142,17 +142,8 @@ func Runnable(jobs []Job, l Launcher) (ok []Job, skipped []Skip) {
 // configuration, data not prepared, results directory not writable), and
 // ctx's error when ctx ended during the run, even during its last job.
 func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
-	if cfg.Threads < 1 || cfg.Threads > MaxThreads() {
-		return nil, fmt.Errorf("threads %d: want 1 to %d (4 per logical CPU)", cfg.Threads, MaxThreads())
-	}
-	if cfg.Device != "cpu" && cfg.Device != "cuda" {
-		return nil, fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
-	}
-	if err := CheckSize(cfg.Size); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
-	}
-	if cfg.Timeout <= 0 {
-		return nil, fmt.Errorf("timeout %v must be positive", cfg.Timeout)
 	}
 	// Every input must exist, unchanged since it was prepared, before
 	// anything starts: a missing or altered dataset is the user's to fix,
@@ -160,41 +151,11 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 	if err := checkInputs(cfg, jobs); err != nil {
 		return nil, err
 	}
-	// Implementations run in their own work directory: every path handed
-	// to them must be absolute.
-	var err error
-	for _, p := range []*string{&cfg.OutDir, &cfg.WorkDir, &cfg.DataDir, &cfg.ModelsDir} {
-		if *p != "" {
-			if *p, err = filepath.Abs(*p); err != nil {
-				return nil, err
-			}
-		}
+	work, done, err := setUp(&cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Lock == nil {
-		lock, err := dirlock.Take(cfg.OutDir)
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Unlock()
-	}
-	// An implementation left running by a killed orchestrator would slow
-	// every job of this run.
-	if killSurvivor(cfg.OutDir) && cfg.OnSurvivor != nil {
-		cfg.OnSurvivor()
-	}
-	work := cfg.WorkDir
-	if work == "" {
-		work = filepath.Join(cfg.OutDir, ".work")
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return nil, fmt.Errorf("work directory: %w", err)
-	}
-	defer os.RemoveAll(work)
-	if cfg.OnReady != nil {
-		if err := cfg.OnReady(); err != nil {
-			return nil, err
-		}
-	}
+	defer done()
 
 	steps, err := Schedule(cfg, jobs)
 	if err != nil {
@@ -246,6 +207,73 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 	}
 	return st.out, nil
+}
+
+// check is an error for a configuration no run can have.
+func (cfg Config) check() error {
+	if cfg.Threads < 1 || cfg.Threads > MaxThreads() {
+		return fmt.Errorf("threads %d: want 1 to %d (4 per logical CPU)", cfg.Threads, MaxThreads())
+	}
+	if cfg.Device != "cpu" && cfg.Device != "cuda" {
+		return fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
+	}
+	if err := CheckSize(cfg.Size); err != nil {
+		return err
+	}
+	if cfg.Timeout <= 0 {
+		return fmt.Errorf("timeout %v must be positive", cfg.Timeout)
+	}
+	return nil
+}
+
+// setUp makes cfg's directories absolute, takes the lock on the output
+// directory (unless the caller holds it), ends an implementation left
+// running by a killed orchestrator, makes the work directory, and calls
+// OnReady. It returns the work directory and what undoes it all.
+func setUp(cfg *Config) (work string, done func(), err error) {
+	// Implementations run in their own work directory: every path handed
+	// to them must be absolute.
+	for _, p := range []*string{&cfg.OutDir, &cfg.WorkDir, &cfg.DataDir, &cfg.ModelsDir} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	var undo []func()
+	done = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if cfg.Lock == nil {
+		lock, err := dirlock.Take(cfg.OutDir)
+		if err != nil {
+			return "", nil, err
+		}
+		undo = append(undo, func() { lock.Unlock() })
+	}
+	// An implementation left running by a killed orchestrator would slow
+	// every job of this run.
+	if killSurvivor(cfg.OutDir) && cfg.OnSurvivor != nil {
+		cfg.OnSurvivor()
+	}
+	work = cfg.WorkDir
+	if work == "" {
+		work = filepath.Join(cfg.OutDir, ".work")
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		done()
+		return "", nil, fmt.Errorf("work directory: %w", err)
+	}
+	undo = append(undo, func() { os.RemoveAll(work) })
+	if cfg.OnReady != nil {
+		if err := cfg.OnReady(); err != nil {
+			done()
+			return "", nil, err
+		}
+	}
+	return work, done, nil
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)

@@ -93,3 +93,32 @@ func TestSweepCasesCarryTheLoadersInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectVariants(t *testing.T) {
+	gpt2, err := LookupTask("llm/gpt2")
+	require.NoError(t, err)
+	jobs := Plan([]*Task{gpt2}, map[string][]ImplRef{gpt2.ID: gpt2.Impls}, SizeSweep)
+	all, err := SelectVariants(jobs, "*")
+	require.NoError(t, err)
+	assert.Equal(t, jobs, all)
+	batch, err := SelectVariants(jobs, "batch=*,prompt_len=8")
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, j := range batch {
+		seen[j.Case.Variant] = true
+	}
+	assert.Equal(t, map[string]bool{"batch=1": true, "batch=2": true, "batch=4": true, "batch=8": true, "prompt_len=8": true}, seen)
+	assert.Len(t, batch, 5*len(gpt2.Impls))
+	_, err = SelectVariants(jobs, "n=1000")
+	require.ErrorContains(t, err, `no case matches --variant "n=1000" (variants of the selection: prompt_len=8, prompt_len=64, prompt_len=512, batch=1,`)
+	_, err = SelectVariants(jobs, "a,,b")
+	require.Error(t, err)
+	// A task's single case has the variant "": only "*" (or a glob matching
+	// the empty name) keeps it.
+	quick := Plan([]*Task{gpt2}, map[string][]ImplRef{gpt2.ID: gpt2.Impls}, SizeQuick)
+	kept, err := SelectVariants(quick, "*")
+	require.NoError(t, err)
+	assert.Len(t, kept, len(quick))
+	_, err = SelectVariants(quick, "batch=*")
+	require.ErrorContains(t, err, "variants of the selection: none")
+}
