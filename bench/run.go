@@ -354,59 +354,8 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string, d Defaults) (r *
 	pr := runProcess(ctx, argv, env, dir, cfg.Timeout, func(pid int) { recordRunning(cfg.OutDir, pid) }, gpu)
 	os.Remove(filepath.Join(cfg.OutDir, RunningFile))
 
-	switch {
-	case pr.TimedOut:
-		r = fail("timeout: no exit after %v (killed)", cfg.Timeout)
-	case pr.StartErr != nil:
-		r = fail("could not start %s: %v", argv[0], pr.StartErr)
-	case pr.ExitCode != 0:
-		r = fail("exit status %d: %s", pr.ExitCode, errorLine(pr.Stderr))
-	default:
-		b, err := os.ReadFile(spec.ResultPath)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			r = fail("invalid output: exited 0 but wrote no result file")
-		case err != nil:
-			r = fail("invalid output: %v", err)
-		default:
-			got, err := DecodeResult(b)
-			switch {
-			case err != nil:
-				r = fail("invalid output: %v", err)
-			case got.Task != j.Task.ID || got.Impl != j.Impl.ID || got.Variant != j.Case.Variant:
-				r = fail("invalid output: result is for %s %q %s, spec was for %s %q %s",
-					got.Task, got.Variant, got.Impl, j.Task.ID, j.Case.Variant, j.Impl.ID)
-			case len(got.Errors) > 0:
-				r = got
-				r.Status, r.Reason = StatusFailed, "implementation error: "+got.Errors[0]
-			default:
-				r = got
-				r.Status = StatusOK
-			}
-		}
-	}
-	r.Command = argv
-	r.Env = env
-	r.StartedAt = started.Format(time.RFC3339)
-	r.WallSeconds = pr.Wall.Seconds()
-	r.PeakRSSBytes = max(pr.SampledPeakRSS, r.SelfPeakRSSBytes)
-	r.Wait4MaxRSSBytes = pr.PeakRSS
-	if r.PeakRSSBytes == 0 {
-		// Too short to sample and no own figure: the upper bound is all
-		// there is.
-		r.PeakRSSBytes = pr.PeakRSS
-	}
-	r.CPUSeconds = pr.CPUSeconds
-	r.Samples = pr.Samples
-	r.Machine = pr.Machine
-	r.PeakGPUMemBytes, r.GPUSamples = pr.PeakGPUMem, pr.GPUSamples
-	if pr.GPUErr != nil {
-		r.GPUError = pr.GPUErr.Error()
-	}
-	r.Stderr = tail(pr.Stderr, 2000)
-	r.Size, r.Host = cfg.Size, cfg.Host
-	r.Reps, r.Warmup = spec.Reps, spec.Warmup
-	r.Notes = append(r.Notes, modelNotes(cfg, j.Task)...)
+	r = outcome(pr, spec.ResultPath, j, argv, cfg.Timeout, fail)
+	recordProcess(r, pr, cfg, j, spec, argv, env, started)
 	return r
 }
 
@@ -608,4 +557,71 @@ func hasState(dir string) bool {
 		}
 	}
 	return false
+}
+
+// outcome is the result of job j's process pr: fail's when it timed out,
+// did not start, exited non-zero or wrote no valid result for j, else the
+// result it wrote (failed when it reports an error).
+func outcome(pr procResult, resultPath string, j Job, argv []string, timeout time.Duration, fail func(string, ...any) *Result) *Result {
+	var r *Result
+	switch {
+	case pr.TimedOut:
+		r = fail("timeout: no exit after %v (killed)", timeout)
+	case pr.StartErr != nil:
+		r = fail("could not start %s: %v", argv[0], pr.StartErr)
+	case pr.ExitCode != 0:
+		r = fail("exit status %d: %s", pr.ExitCode, errorLine(pr.Stderr))
+	default:
+		b, err := os.ReadFile(resultPath)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			r = fail("invalid output: exited 0 but wrote no result file")
+		case err != nil:
+			r = fail("invalid output: %v", err)
+		default:
+			got, err := DecodeResult(b)
+			switch {
+			case err != nil:
+				r = fail("invalid output: %v", err)
+			case got.Task != j.Task.ID || got.Impl != j.Impl.ID || got.Variant != j.Case.Variant:
+				r = fail("invalid output: result is for %s %q %s, spec was for %s %q %s",
+					got.Task, got.Variant, got.Impl, j.Task.ID, j.Case.Variant, j.Impl.ID)
+			case len(got.Errors) > 0:
+				r = got
+				r.Status, r.Reason = StatusFailed, "implementation error: "+got.Errors[0]
+			default:
+				r = got
+				r.Status = StatusOK
+			}
+		}
+	}
+	return r
+}
+
+// recordProcess sets on r what the orchestrator measured of its process
+// and what the run gave it: command, timing, memory, GPU, machine, size,
+// host, repetitions, notes.
+func recordProcess(r *Result, pr procResult, cfg Config, j Job, spec *Spec, argv, env []string, started time.Time) {
+	r.Command = argv
+	r.Env = env
+	r.StartedAt = started.Format(time.RFC3339)
+	r.WallSeconds = pr.Wall.Seconds()
+	r.PeakRSSBytes = max(pr.SampledPeakRSS, r.SelfPeakRSSBytes)
+	r.Wait4MaxRSSBytes = pr.PeakRSS
+	if r.PeakRSSBytes == 0 {
+		// Too short to sample and no own figure: the upper bound is all
+		// there is.
+		r.PeakRSSBytes = pr.PeakRSS
+	}
+	r.CPUSeconds = pr.CPUSeconds
+	r.Samples = pr.Samples
+	r.Machine = pr.Machine
+	r.PeakGPUMemBytes, r.GPUSamples = pr.PeakGPUMem, pr.GPUSamples
+	if pr.GPUErr != nil {
+		r.GPUError = pr.GPUErr.Error()
+	}
+	r.Stderr = tail(pr.Stderr, 2000)
+	r.Size, r.Host = cfg.Size, cfg.Host
+	r.Reps, r.Warmup = spec.Reps, spec.Warmup
+	r.Notes = append(r.Notes, modelNotes(cfg, j.Task)...)
 }
