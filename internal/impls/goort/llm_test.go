@@ -12,7 +12,9 @@ import (
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
 	"github.com/mlbench/mlbench/internal/testenv"
+	"github.com/mlbench/mlbench/llm/llmtest"
 	"github.com/mlbench/mlbench/models/modeltest"
+	"github.com/mlbench/mlbench/ort"
 	"github.com/mlbench/mlbench/tokenize"
 )
 
@@ -120,4 +122,27 @@ func TestGoORTSweepsEndToEnd(t *testing.T) {
 	assert.Len(t, res.Phases["ttft"], 2)
 	assert.Len(t, res.Phases["per_token"], 2*2)
 	assert.Len(t, res.Probes["tokens"], 3)
+}
+
+// A batched step (the batch sweep): 4 rows at batch 4 and at batch 2 give
+// every row the ids and logits of its batch-1 generation, on the tiny GPT-2.
+func TestGoORTGPT2Batches(t *testing.T) {
+	if err := ortAvailable(); err != nil {
+		testenv.Skip(t, "go-ort not available: %v", err)
+	}
+	lib, err := ort.LibraryPath()
+	require.NoError(t, err)
+	require.NoError(t, ort.Init(lib))
+	m, err := newGPT2(filepath.Join(modeltest.TinyModels(t), "gpt2"), ort.SessionOptions{IntraOpThreads: 2, InterOpThreads: 1})
+	require.NoError(t, err)
+	live := ort.LiveTensors()
+	llmtest.AssertBatchesMatchRows(t, m, llmtest.Rows(4, 7, m.VocabSize()), 8, []int{4, 2}, 1e-4)
+
+	_, err = m.Step([][]int64{{1}})
+	assert.EqualError(t, err, "gpt2: batch 1 after a cache of batch 2")
+	require.NoError(t, m.Reset())
+	_, err = m.Step([][]int64{{1, 2}, {3}})
+	assert.EqualError(t, err, "gpt2: row 1 has 1 ids, row 0 2")
+	require.NoError(t, m.Close())
+	assert.Equal(t, live, ort.LiveTensors(), "Close frees the cache and the logits")
 }
