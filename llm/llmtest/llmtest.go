@@ -4,7 +4,9 @@
 package llmtest
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,7 +32,8 @@ func Rows(n, length, vocab int) [][]int64 {
 // each size in batches gives every row the ids of its batch-1 generation,
 // and probe logits within tol of them. The rows must not all generate the
 // same: the first two rows' batch-1 logits differ, so a batch that mixes up
-// its rows cannot pass.
+// its rows cannot pass. Then a Step of another batch than the cache's, and
+// one of rows of unequal lengths, are errors.
 func AssertBatchesMatchRows(t *testing.T, m llm.CausalLM, rows [][]int64, newTokens int, batches []int, tol float64) {
 	t.Helper()
 	require.GreaterOrEqual(t, len(rows), 2)
@@ -67,4 +70,10 @@ func AssertBatchesMatchRows(t *testing.T, m llm.CausalLM, rows [][]int64, newTok
 		}
 		t.Logf("batch %d: max abs logits difference to batch 1: %.3g", B, worst)
 	}
+	B := batches[len(batches)-1]
+	_, err := m.Step(append(slices.Clone(rows[:B]), rows[0]))
+	assert.ErrorContains(t, err, fmt.Sprintf("gpt2: batch %d after a cache of batch %d", B+1, B))
+	require.NoError(t, m.Reset())
+	_, err = m.Step([][]int64{{1, 2}, {3}})
+	assert.ErrorContains(t, err, "gpt2: row 1 has 1 ids, row 0 2")
 }

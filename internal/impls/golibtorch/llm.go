@@ -139,7 +139,7 @@ func (g *gpt2) Step(ids [][]int64) ([]int64, error) {
 	}
 	g.last.Close()
 	next, last, err := g.m.StepBatch(ids, g.cache)
-	g.last, g.batch = last, len(ids)
+	g.last, g.batch = last, len(next)
 	if err == nil {
 		err = torch.Synchronize(g.dev)
 	}
