@@ -122,6 +122,15 @@ func TestGoORTSweepsEndToEnd(t *testing.T) {
 	assert.Len(t, res.Phases["ttft"], 2)
 	assert.Len(t, res.Phases["per_token"], 2*2)
 	assert.Len(t, res.Probes["tokens"], 3)
+
+	// A batch variant: 8 rows in 2 batches of 4, probes of the first batch.
+	in = llmInputs(t, "gpt2", "prompt_ids", "llm_sweep/gpt2_batch_prompts.npy")
+	res = runORTSpec(t, "llm/gpt2", in, map[string]any{"prompt_len": 64, "new_tokens": 5, "batch": 4})
+	assert.Len(t, res.Phases["ttft"], 2)
+	assert.Len(t, res.Phases["per_token"], 2*4)
+	assert.Len(t, res.Probes["gen_logits"], 4*5*256)
+	assert.Len(t, res.Probes["tokens"], 4*5)
+	assert.Equal(t, 4.0, res.Params["batch"], "JSON numbers are float64")
 }
 
 // A batched step (the batch sweep): 4 rows at batch 4 and at batch 2 give
