@@ -11,37 +11,56 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// countLM is a fake CausalLM: the next id is (sum of the ids fed so far) mod
-// vocab, and each logits row is id+position, so the loop's bookkeeping can
-// be checked by hand.
+// countLM is a fake CausalLM: each row's next id is (sum of the ids fed to
+// that row so far) mod vocab, and row b's logits row is id + position +
+// 10000 b, so the loop's bookkeeping can be checked by hand. It records the
+// batch size of every Step.
 type countLM struct {
 	vocab, resets, steps int
-	sum, fed             int64
+	sums                 []int64
+	fed                  int64
 	failAt               int
+	batches              []int
 	closed               bool
 }
 
-func (m *countLM) Reset() error { m.resets++; m.sum, m.fed = 0, 0; return nil }
-func (m *countLM) Step(ids []int64) (int64, error) {
+func (m *countLM) Reset() error { m.resets++; m.sums, m.fed = nil, 0; return nil }
+func (m *countLM) Step(ids [][]int64) ([]int64, error) {
 	if m.steps == m.failAt {
-		return 0, errors.New("boom")
+		return nil, errors.New("boom")
 	}
 	m.steps++
-	for _, id := range ids {
-		m.sum += id
+	m.batches = append(m.batches, len(ids))
+	if m.sums == nil {
+		m.sums = make([]int64, len(ids))
 	}
-	m.fed += int64(len(ids))
-	return m.sum % int64(m.vocab), nil
+	next := make([]int64, len(ids))
+	for b, row := range ids {
+		for _, id := range row {
+			m.sums[b] += id
+		}
+		next[b] = m.sums[b] % int64(m.vocab)
+	}
+	m.fed += int64(len(ids[0]))
+	return next, nil
 }
-func (m *countLM) LastLogits(n int) ([]float32, error) {
+func (m *countLM) LastLogits(b, n int) ([]float32, error) {
 	row := make([]float32, n)
 	for i := range row {
-		row[i] = float32(i) + float32(m.fed)
+		row[i] = float32(i) + float32(m.fed) + 10000*float32(b)
 	}
 	return row, nil
 }
 func (m *countLM) VocabSize() int { return m.vocab }
 func (m *countLM) Close() error   { m.closed = true; return nil }
+
+// shortLM is a countLM whose Step returns one id too few.
+type shortLM struct{ countLM }
+
+func (m *shortLM) Step(ids [][]int64) ([]int64, error) {
+	next, err := m.countLM.Step(ids)
+	return next[1:], err
+}
 
 func TestGenerateLoop(t *testing.T) {
 	m := &countLM{vocab: 1000, failAt: -1}
@@ -49,20 +68,21 @@ func TestGenerateLoop(t *testing.T) {
 	gen, err := Generate(m, []int64{3, 4}, 7, func() error { syncs++; return nil })
 	require.NoError(t, err)
 	// sums: 7, 14, 28, 56, 112, 224, 448 (each step feeds the previous id).
-	assert.Equal(t, []int64{7, 14, 28, 56, 112, 224, 448}, gen.Tokens)
+	assert.Equal(t, [][]int64{{7, 14, 28, 56, 112, 224, 448}}, gen.Tokens)
 	assert.Len(t, gen.PerToken, 6, "the first step is the TTFT, not a per-token time")
 	assert.Greater(t, gen.TTFT, 0.0)
-	require.Len(t, gen.Logits, ProbeSteps)
-	assert.Len(t, gen.Logits[0], ProbeVocab)
-	assert.Equal(t, float32(2), gen.Logits[0][0], "after the prompt of 2 ids")
-	assert.Equal(t, float32(3), gen.Logits[1][0], "then one id per step")
+	require.Len(t, gen.Logits, 1)
+	require.Len(t, gen.Logits[0], ProbeSteps)
+	assert.Len(t, gen.Logits[0][0], ProbeVocab)
+	assert.Equal(t, float32(2), gen.Logits[0][0][0], "after the prompt of 2 ids")
+	assert.Equal(t, float32(3), gen.Logits[0][1][0], "then one id per step")
 	assert.Equal(t, 7, syncs, "a sync before every step's clock")
 	assert.Equal(t, 1, m.resets)
 
 	small := &countLM{vocab: 10, failAt: -1}
 	gen, err = Generate(small, []int64{1}, 2, nil)
 	require.NoError(t, err)
-	assert.Len(t, gen.Logits[0], 10, "probe rows are cut to the vocabulary")
+	assert.Len(t, gen.Logits[0][0], 10, "probe rows are cut to the vocabulary")
 
 	_, err = Generate(m, nil, 3, nil)
 	assert.ErrorContains(t, err, "empty prompt")
@@ -70,6 +90,39 @@ func TestGenerateLoop(t *testing.T) {
 	assert.ErrorContains(t, err, "new_tokens 0")
 	_, err = Generate(&countLM{vocab: 10, failAt: 2}, []int64{1}, 5, nil)
 	assert.ErrorContains(t, err, "gpt2 step 2: boom")
+}
+
+// A batch of rows gives every row what its batch-1 generation gives, with
+// one Step of B rows per token and the logits rows of each row in order.
+func TestGenerateBatch(t *testing.T) {
+	prompts := [][]int64{{3, 4}, {1, 1}, {5, 0}}
+	m := &countLM{vocab: 1000, failAt: -1}
+	syncs := 0
+	gen, err := GenerateBatch(m, prompts, 6, func() error { syncs++; return nil })
+	require.NoError(t, err)
+	assert.Equal(t, []int{3, 3, 3, 3, 3, 3}, m.batches, "one Step of the whole batch per token")
+	assert.Equal(t, 6, syncs)
+	assert.Equal(t, 1, m.resets)
+	assert.Len(t, gen.PerToken, 5)
+	require.Len(t, gen.Tokens, 3)
+	require.Len(t, gen.Logits, 3)
+	for b, p := range prompts {
+		one, err := Generate(&countLM{vocab: 1000, failAt: -1}, p, 6, nil)
+		require.NoError(t, err)
+		assert.Equal(t, one.Tokens[0], gen.Tokens[b], "row %d", b)
+		require.Len(t, gen.Logits[b], ProbeSteps)
+		for k, row := range gen.Logits[b] {
+			assert.Equal(t, one.Logits[0][k][1]+10000*float32(b), row[1], "row %d step %d", b, k)
+		}
+	}
+	assert.Equal(t, []int64{2, 4, 8, 16, 32, 64}, gen.Tokens[1])
+
+	_, err = GenerateBatch(m, nil, 3, nil)
+	assert.ErrorContains(t, err, "gpt2: no prompts")
+	_, err = GenerateBatch(m, [][]int64{{1, 2}, {3}}, 3, nil)
+	assert.EqualError(t, err, "gpt2: prompt 1 has 1 ids, prompt 0 2: a batch needs equal lengths")
+	_, err = GenerateBatch(&shortLM{countLM{vocab: 10, failAt: -1}}, [][]int64{{1}, {2}}, 3, nil)
+	assert.EqualError(t, err, "gpt2 step 0: 1 next ids for a batch of 2")
 }
 
 // wordTok is a fake Tokenizer: one id per space-separated word (its length),
@@ -168,6 +221,7 @@ func TestRunGPT2(t *testing.T) {
 	assert.Len(t, ph["tokenize"], 2)
 	// First prompt: ids 1001, 1002 -> 2003, 4006, 8012, 16024.
 	assert.Equal(t, []float64{2003, 4006, 8012, 16024}, c.Result.Probes["tokens"])
+	assert.Equal(t, []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, m.batches, "batch 1: warm-up + two prompts, 4 steps each")
 	assert.Len(t, c.Result.Probes["gen_logits"], 4*ProbeVocab, "4 steps < ProbeSteps")
 	assert.Greater(t, c.Result.Metrics["tokens_per_s"], 0.0)
 	assert.Equal(t, 3, m.resets, "warm-up + two prompts")

@@ -13,9 +13,10 @@ import (
 // `mlbench data prepare` wrote once (the same for every language) instead of
 // tokenizing SQuAD or the prompts. bert-qa: inputs "ids" and
 // "token_type_ids", int64 [rows, seq_len], one forward per row timed as
-// "model"; gpt2: input "prompt_ids", int64 [rows, prompt_len], Generate per
-// row timed as ttft and per_token. RunBertQA and RunGPT2 hand a spec with
-// these inputs to runBertQASweep and runGPT2Sweep.
+// "model"; gpt2: input "prompt_ids", int64 [rows, prompt_len], GenerateBatch
+// per batch of param "batch" consecutive rows (1 when absent) timed as ttft
+// and per_token. RunBertQA and RunGPT2 hand a spec with these inputs to
+// runBertQASweep and runGPT2Sweep.
 
 // isBertQASweep and isGPT2Sweep report whether c's spec is a sweep case.
 func isBertQASweep(c *worker.Context) bool { _, ok := c.Spec.Inputs["ids"]; return ok }
@@ -118,7 +119,9 @@ func runBertQASweep(c *worker.Context, openModel func(sp *QASpec) (QAModel, erro
 }
 
 // runGPT2Sweep is the llm/gpt2 sweep; openModel as RunGPT2's (its GenSpec
-// has only the model directory, tokenizer and new tokens set).
+// has only the model directory, tokenizer and new tokens set). The rows are
+// cut into batches of B consecutive rows; every repetition generates every
+// batch, the warm-up the first one; the probes are the first batch's.
 func runGPT2Sweep(c *worker.Context, openModel func(sp *GenSpec) (CausalLM, error)) error {
 	newTokens, err := c.Spec.Int("new_tokens")
 	if err != nil {
@@ -128,9 +131,19 @@ func runGPT2Sweep(c *worker.Context, openModel func(sp *GenSpec) (CausalLM, erro
 	if err != nil {
 		return err
 	}
+	batch, err := intParam(c, "batch", 1)
+	if err != nil {
+		return err
+	}
+	if batch < 1 {
+		return fmt.Errorf("batch %d: want >= 1", batch)
+	}
 	prompts, err := sweepRows(c, "prompt_ids", promptLen)
 	if err != nil {
 		return err
+	}
+	if len(prompts)%batch != 0 {
+		return fmt.Errorf("input prompt_ids: %d rows is not a multiple of batch %d", len(prompts), batch)
 	}
 	in, err := specInputs(c, "model_dir")
 	if err != nil {
@@ -145,17 +158,17 @@ func runGPT2Sweep(c *worker.Context, openModel func(sp *GenSpec) (CausalLM, erro
 	}
 	defer m.Close()
 	for range c.Spec.Warmup {
-		if _, err := Generate(m, prompts[0], newTokens, c.Sync); err != nil {
+		if _, err := GenerateBatch(m, prompts[:batch], newTokens, c.Sync); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	var first *Generation
 	genTime, generated := 0.0, 0
 	for range c.Spec.Reps {
-		for k, p := range prompts {
-			gen, err := Generate(m, p, newTokens, c.Sync)
+		for k := 0; k < len(prompts); k += batch {
+			gen, err := GenerateBatch(m, prompts[k:k+batch], newTokens, c.Sync)
 			if err != nil {
-				return fmt.Errorf("prompt %d: %w", k, err)
+				return fmt.Errorf("prompts %d..%d: %w", k, k+batch-1, err)
 			}
 			c.Add("ttft", gen.TTFT)
 			genTime += gen.TTFT
@@ -163,7 +176,7 @@ func runGPT2Sweep(c *worker.Context, openModel func(sp *GenSpec) (CausalLM, erro
 				c.Add("per_token", d)
 				genTime += d
 			}
-			generated += len(gen.Tokens)
+			generated += batch * len(gen.Tokens[0])
 			if first == nil {
 				first = gen
 			}
@@ -173,7 +186,8 @@ func runGPT2Sweep(c *worker.Context, openModel func(sp *GenSpec) (CausalLM, erro
 		return errors.New("no timed prompts (reps 0)")
 	}
 	genMetrics(c, first, generated, genTime)
-	c.Result.Params["new_tokens"], c.Result.Params["prompt_len"], c.Result.Params["rows"] = newTokens, promptLen, len(prompts)
-	c.Result.Params["eos_stops"] = false
+	p := c.Result.Params
+	p["new_tokens"], p["prompt_len"], p["rows"], p["batch"] = newTokens, promptLen, len(prompts), batch
+	p["eos_stops"] = false
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mlbench/mlbench/bench/worker"
 	"github.com/mlbench/mlbench/data"
 )
 
@@ -96,12 +97,79 @@ func TestRunGPT2Sweep(t *testing.T) {
 	assert.Equal(t, []float64{6, 12, 24, 48}, c.Result.Probes["tokens"])
 	assert.Equal(t, 3, c.Result.Params["prompt_len"])
 	assert.Equal(t, 4, c.Result.Params["new_tokens"])
+	assert.Equal(t, 1, c.Result.Params["batch"], "no batch param: batch 1")
 	assert.Contains(t, c.Result.Metrics, "per_token_p50")
 
 	c = specContext(map[string]string{"model_dir": "m", "prompt_ids": prompts}, map[string]any{"prompt_len": 3.0})
 	c.Spec.Reps = 1
 	err := RunGPT2(c, openTok, func(*GenSpec) (CausalLM, error) { return m, nil })
 	assert.ErrorContains(t, err, `"new_tokens" missing`)
+}
+
+// The batch sweep: the rows in batches of B consecutive rows, each a
+// Step of B rows; the probes are the first batch's rows in order.
+func TestRunGPT2SweepBatches(t *testing.T) {
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "prompts.npy")
+	writeRows(t, prompts, [][]int{{1, 2}, {3, 4}, {5, 6}, {7, 8}})
+	const newTokens = 6
+	openTok := func(string) (Tokenizer, error) { return nil, errors.New("no tokenizer in a sweep") }
+	run := func(batch any) (*countLM, *worker.Context, error) {
+		params := map[string]any{"prompt_len": 2.0, "new_tokens": float64(newTokens), "batch": batch}
+		c := specContext(map[string]string{"model_dir": "m", "prompt_ids": prompts}, params)
+		c.Spec.Warmup, c.Spec.Reps = 1, 2
+		m := &countLM{vocab: 1000, failAt: -1}
+		err := RunGPT2(c, openTok, func(*GenSpec) (CausalLM, error) { return m, nil })
+		return m, c, err
+	}
+	for _, B := range []int{1, 2, 4} {
+		m, c, err := run(float64(B))
+		require.NoError(t, err, "batch %d", B)
+		batches := 4 / B
+		assert.Equal(t, 1+2*batches, m.resets, "batch %d: one warm-up, then every batch in every repetition", B)
+		for _, n := range m.batches {
+			require.Equal(t, B, n, "every Step feeds a whole batch")
+		}
+		ph := c.Result.Phases
+		assert.Len(t, ph["ttft"], 2*batches, "one ttft per batch")
+		assert.Len(t, ph["per_token"], 2*batches*(newTokens-1), "one per_token per later step of a batch")
+		total := 0.0
+		for _, v := range append(ph["ttft"], ph["per_token"]...) {
+			total += v
+		}
+		assert.InEpsilon(t, float64(2*4*newTokens)/total, c.Result.Metrics["tokens_per_s"], 1e-12,
+			"every row's tokens over the summed step times")
+		// Rows of the first batch, in order: countLM's first id is the
+		// row's sum, then sums double; its logits rows are i + position +
+		// 10000 row.
+		var tokens, logits []float64
+		for b := range B {
+			sum := float64(1 + 2 + 2*b*2)
+			for range newTokens {
+				tokens = append(tokens, sum)
+				sum *= 2
+			}
+			for k := range ProbeSteps {
+				for i := range ProbeVocab {
+					logits = append(logits, float64(i+2+k+10000*b))
+				}
+			}
+		}
+		assert.Equal(t, tokens, c.Result.Probes["tokens"], "batch %d", B)
+		assert.Len(t, c.Result.Probes["gen_logits"], B*ProbeSteps*ProbeVocab)
+		assert.Equal(t, logits, c.Result.Probes["gen_logits"], "batch %d", B)
+		assert.Equal(t, B, c.Result.Params["batch"])
+		assert.Equal(t, 4, c.Result.Params["rows"])
+		assert.Equal(t, false, c.Result.Params["eos_stops"])
+	}
+	for batch, msg := range map[float64]string{
+		3: "input prompt_ids: 4 rows is not a multiple of batch 3",
+		0: "batch 0: want >= 1",
+	} {
+		_, c, err := run(batch)
+		assert.EqualError(t, err, msg)
+		assert.NotContains(t, c.Result.Phases, "load", "a bad batch fails before the model is loaded")
+	}
 }
 
 func keys(m map[string]float64) []string {

@@ -218,7 +218,7 @@ func RunGPT2[T Tokenizer](c *worker.Context, openTok func(path string) (T, error
 			for _, d := range gen.PerToken {
 				genTime += d
 			}
-			generated += len(gen.Tokens)
+			generated += len(gen.Tokens[0])
 		}
 	}
 	if first == nil {
@@ -229,7 +229,8 @@ func RunGPT2[T Tokenizer](c *worker.Context, openTok func(path string) (T, error
 }
 
 // genMetrics records tokens/s, the ttft and per-token medians, and the
-// first prompt's probes (its logits rows and generated ids).
+// first generation's probes: each row's logits rows, then each row's
+// generated ids, rows in order.
 func genMetrics(c *worker.Context, first *Generation, generated int, genTime float64) {
 	m := c.Result.Metrics
 	m["tokens_per_s"] = float64(generated) / genTime
@@ -238,11 +239,15 @@ func genMetrics(c *worker.Context, first *Generation, generated int, genTime flo
 		m["per_token_p50"] = percentile(pt, 50)
 	}
 	var logits, tokens []float64
-	for _, row := range first.Logits {
-		logits = appendHead(logits, row, len(row))
+	for _, steps := range first.Logits {
+		for _, row := range steps {
+			logits = appendHead(logits, row, len(row))
+		}
 	}
-	for _, t := range first.Tokens {
-		tokens = append(tokens, float64(t))
+	for _, row := range first.Tokens {
+		for _, t := range row {
+			tokens = append(tokens, float64(t))
+		}
 	}
 	c.Result.Probes["gen_logits"] = logits
 	c.Result.Probes["tokens"] = tokens

@@ -274,31 +274,59 @@ func causalMask(S, past int64, dev torch.Device) (*torch.Tensor, error) {
 // Step runs ids (batch 1) from Go after the cache's positions and returns
 // the greedy next token (argmax of the last position's logits, the lowest id
 // on ties) and that position's logits [vocab] (the caller closes them; on
-// the model's device).
+// the model's device). It is StepBatch of one row.
 func (m *GPT2) Step(ids []int64, cache *Cache) (next int64, last *torch.Tensor, err error) {
-	if len(ids) == 0 {
-		return 0, nil, fmt.Errorf("gpt2: no input ids")
-	}
-	x, err := toDevice(m.Device, ids, 1, int64(len(ids)))
+	nexts, rows, err := m.StepBatch([][]int64{ids}, cache)
 	if err != nil {
 		return 0, nil, err
+	}
+	defer rows.Close()
+	last, err = torch.Reshape(rows, int64(m.Config.VocabSize))
+	if err != nil {
+		return 0, nil, err
+	}
+	return nexts[0], last, nil
+}
+
+// StepBatch runs ids, B rows of equal length, from Go after the cache's
+// positions (a cache of batch B) and returns each row's greedy next token
+// (argmax of its last position's logits, the lowest id on ties), on the
+// host, and those positions' logits [B, vocab] (the caller closes them; on
+// the model's device).
+func (m *GPT2) StepBatch(ids [][]int64, cache *Cache) (next []int64, last *torch.Tensor, err error) {
+	if len(ids) == 0 || len(ids[0]) == 0 {
+		return nil, nil, fmt.Errorf("gpt2: no input ids")
+	}
+	B, S := int64(len(ids)), int64(len(ids[0]))
+	flat := ids[0]
+	if B > 1 {
+		flat = make([]int64, 0, B*S)
+		for b, row := range ids {
+			if int64(len(row)) != S {
+				return nil, nil, fmt.Errorf("gpt2: row %d has %d ids, row 0 %d", b, len(row), S)
+			}
+			flat = append(flat, row...)
+		}
+	}
+	x, err := toDevice(m.Device, flat, B, S)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer x.Close()
 	logits, err := m.Forward(x, cache)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer logits.Close()
 	s := torch.NewScope()
 	defer s.Close()
-	last = s.Reshape(s.Narrow(logits, 1, int64(len(ids))-1, 1), int64(m.Config.VocabSize))
-	am := s.ArgMax(last, 0, false)
+	last = s.Reshape(s.Narrow(logits, 1, S-1, 1), B, int64(m.Config.VocabSize))
+	am := s.ArgMax(last, 1, false)
 	if err := s.Err(); err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
-	v, err := am.Item()
-	if err != nil {
-		return 0, nil, err
+	if next, err = am.Int64s(); err != nil {
+		return nil, nil, err
 	}
-	return int64(v), s.Release(last), nil
+	return next, s.Release(last), nil
 }

@@ -38,7 +38,8 @@ func llmTorchAvailable() error {
 
 // llmTorchStart sets libtorch's threads and the device of the spec and
 // records them (as python-transformers: torch.set_num_threads(threads),
-// float32, batch 1, no gradients, sdpa attention).
+// float32, batch 1 (the gpt2 sweep: param batch), no gradients, sdpa
+// attention).
 func llmTorchStart(c *worker.Context) (torch.Device, error) {
 	dev := torch.CPU
 	if c.Spec.Device != "" {
@@ -61,7 +62,8 @@ func llmTorchStart(c *worker.Context) (torch.Device, error) {
 	c.Result.Notes = append(c.Result.Notes, fmt.Sprintf(
 		"libtorch %s through package torch (cgo, one call per op), forward passes of package models "+
 			"(transformers' BERT / GPT-2 op by op, attention = at::scaled_dot_product_attention as "+
-			"attn_implementation=\"sdpa\"), torch.NoGrad, float32, batch 1, at::set_num_threads(%d), device %s",
+			"attn_implementation=\"sdpa\"), torch.NoGrad, float32, batch 1 (the gpt2 sweep: param batch), "+
+			"at::set_num_threads(%d), device %s",
 		torch.Version(), torch.NumThreads(), dev))
 	c.Sync = func() error { return torch.Synchronize(dev) }
 	if dev.IsCUDA() {
@@ -116,7 +118,8 @@ type gpt2 struct {
 	m     *models.GPT2
 	dev   torch.Device
 	cache *models.Cache
-	last  *torch.Tensor // the last position's logits of the last step
+	last  *torch.Tensor // the last positions' logits [B, vocab] of the last step
+	batch int
 }
 
 func (g *gpt2) VocabSize() int { return g.m.Config.VocabSize }
@@ -127,37 +130,43 @@ func (g *gpt2) Reset() error {
 	return nil
 }
 
-// Step runs ids through the model with the cache; the next id is on the
-// host when it returns (m.Step reads it), and the device is synchronised.
-func (g *gpt2) Step(ids []int64) (int64, error) {
+// Step runs the rows of ids through the model with the cache (of their
+// batch); the next ids are on the host when it returns (StepBatch reads
+// them), and the device is synchronised.
+func (g *gpt2) Step(ids [][]int64) ([]int64, error) {
 	if g.cache == nil {
-		return 0, errors.New("gpt2: Step before Reset")
+		return nil, errors.New("gpt2: Step before Reset")
 	}
 	g.last.Close()
-	next, last, err := g.m.Step(ids, g.cache)
-	g.last = last
+	next, last, err := g.m.StepBatch(ids, g.cache)
+	g.last, g.batch = last, len(next)
 	if err == nil {
 		err = torch.Synchronize(g.dev)
 	}
 	return next, err
 }
 
-// LastLogits copies the first n logits of the last step to the host.
-func (g *gpt2) LastLogits(n int) ([]float32, error) {
+// LastLogits copies the first n logits of row b of the last step to the
+// host.
+func (g *gpt2) LastLogits(b, n int) ([]float32, error) {
 	if g.last == nil {
 		return nil, errors.New("gpt2: no step yet")
 	}
-	head, err := torch.Narrow(g.last, 0, 0, int64(n))
-	if err != nil {
+	if b < 0 || b >= g.batch {
+		return nil, fmt.Errorf("gpt2: row %d of a batch of %d", b, g.batch)
+	}
+	s := torch.NewScope()
+	defer s.Close()
+	head := s.Narrow(s.Narrow(g.last, 0, int64(b), 1), 1, 0, int64(n))
+	if err := s.Err(); err != nil {
 		return nil, err
 	}
-	defer head.Close()
 	return head.Float32s()
 }
 
 func (g *gpt2) free() {
 	g.last.Close()
-	g.last = nil
+	g.last, g.batch = nil, 0
 	if g.cache != nil {
 		g.cache.Close()
 		g.cache = nil

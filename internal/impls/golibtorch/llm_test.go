@@ -16,6 +16,8 @@ import (
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
 	"github.com/mlbench/mlbench/internal/testenv"
+	"github.com/mlbench/mlbench/llm/llmtest"
+	"github.com/mlbench/mlbench/models"
 	"github.com/mlbench/mlbench/models/modeltest"
 	"github.com/mlbench/mlbench/torch"
 )
@@ -31,7 +33,7 @@ func TestGoLibtorchLLMRegistered(t *testing.T) {
 func llmTorchSpec(t *testing.T, task, impl string, params map[string]any) bench.Spec {
 	t.Helper()
 	root := modeltest.Root(t)
-	models := modeltest.TinyModels(t)
+	tiny := modeltest.TinyModels(t)
 	model, extra, file := "bert-qa", "squad", filepath.Join(root, "data", "processed", "squad_v2_dev", "dev-v2.0.json")
 	if task == "llm/gpt2" {
 		model, extra, file = "gpt2", "prompts", filepath.Join(root, "data", "processed", "prompts", "prompts.json")
@@ -42,8 +44,8 @@ func llmTorchSpec(t *testing.T, task, impl string, params map[string]any) bench.
 	dir := t.TempDir()
 	return bench.Spec{
 		SchemaVersion: bench.SchemaVersion, Task: task, Impl: impl, Size: bench.SizeQuick,
-		Inputs: map[string]string{"model_dir": filepath.Join(models, model),
-			"tokenizer": filepath.Join(models, model, "tokenizer.json"), extra: file},
+		Inputs: map[string]string{"model_dir": filepath.Join(tiny, model),
+			"tokenizer": filepath.Join(tiny, model, "tokenizer.json"), extra: file},
 		Params: params, Warmup: 1, Reps: 1, Threads: 2, Device: "cpu",
 		Datasets:   []bench.DatasetRef{{Name: extra, Source: "test"}},
 		ResultPath: filepath.Join(dir, impl+".result.json"), WorkDir: dir,
@@ -170,4 +172,18 @@ func TestGoLibtorchSweepsParity(t *testing.T) {
 		assert.Equal(t, py.Probes["tokens"], g.Probes["tokens"])
 		assert.Equal(t, len(py.Phases["model"]), len(g.Phases["model"]))
 	}
+}
+
+// A batched step (the batch sweep): 4 rows at batch 4 and at batch 2 give
+// every row the ids and logits of its batch-1 generation, on the tiny GPT-2;
+// a batch other than the cache's and ragged rows are errors; every tensor is
+// freed.
+func TestGoLibtorchGPT2Batches(t *testing.T) {
+	live := torch.LiveTensors()
+	m, err := models.LoadGPT2(filepath.Join(modeltest.TinyModels(t), "gpt2"), torch.CPU)
+	require.NoError(t, err)
+	g := &gpt2{m: m, dev: torch.CPU}
+	llmtest.AssertBatchesMatchRows(t, g, llmtest.Rows(4, 7, g.VocabSize()), 8, []int{4, 2}, 1e-4)
+	require.NoError(t, g.Close())
+	assert.Equal(t, live, torch.LiveTensors(), "the cache, the logits and the model freed")
 }

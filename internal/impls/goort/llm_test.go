@@ -12,7 +12,9 @@ import (
 	"github.com/mlbench/mlbench/bench"
 	"github.com/mlbench/mlbench/bench/worker"
 	"github.com/mlbench/mlbench/internal/testenv"
+	"github.com/mlbench/mlbench/llm/llmtest"
 	"github.com/mlbench/mlbench/models/modeltest"
+	"github.com/mlbench/mlbench/ort"
 	"github.com/mlbench/mlbench/tokenize"
 )
 
@@ -120,4 +122,31 @@ func TestGoORTSweepsEndToEnd(t *testing.T) {
 	assert.Len(t, res.Phases["ttft"], 2)
 	assert.Len(t, res.Phases["per_token"], 2*2)
 	assert.Len(t, res.Probes["tokens"], 3)
+
+	// A batch variant: 8 rows in 2 batches of 4, probes of the first batch.
+	in = llmInputs(t, "gpt2", "prompt_ids", "llm_sweep/gpt2_batch_prompts.npy")
+	res = runORTSpec(t, "llm/gpt2", in, map[string]any{"prompt_len": 64, "new_tokens": 5, "batch": 4})
+	assert.Len(t, res.Phases["ttft"], 2)
+	assert.Len(t, res.Phases["per_token"], 2*4)
+	assert.Len(t, res.Probes["gen_logits"], 4*5*256)
+	assert.Len(t, res.Probes["tokens"], 4*5)
+	assert.Equal(t, 4.0, res.Params["batch"], "JSON numbers are float64")
+}
+
+// A batched step (the batch sweep): 4 rows at batch 4 and at batch 2 give
+// every row the ids and logits of its batch-1 generation, on the tiny GPT-2;
+// a batch other than the cache's and ragged rows are errors.
+func TestGoORTGPT2Batches(t *testing.T) {
+	if err := ortAvailable(); err != nil {
+		testenv.Skip(t, "go-ort not available: %v", err)
+	}
+	lib, err := ort.LibraryPath()
+	require.NoError(t, err)
+	require.NoError(t, ort.Init(lib))
+	m, err := newGPT2(filepath.Join(modeltest.TinyModels(t), "gpt2"), ort.SessionOptions{IntraOpThreads: 2, InterOpThreads: 1})
+	require.NoError(t, err)
+	live := ort.LiveTensors()
+	llmtest.AssertBatchesMatchRows(t, m, llmtest.Rows(4, 7, m.VocabSize()), 8, []int{4, 2}, 1e-4)
+	require.NoError(t, m.Close())
+	assert.Equal(t, live, ort.LiveTensors(), "Close frees the cache and the logits")
 }
