@@ -231,7 +231,7 @@ impl CausalLm for Gpt2 {
     fn last_logits_rows(&mut self, n: usize) -> Res<Vec<Vec<f32>>> {
         let last = self.last.as_ref().ok_or("gpt2: last_logits before a step")?;
         let n = (n as i64).min(last.size()[1]);
-        let v = Vec::<f32>::try_from(&last.f_narrow(1, 0, n)?.f_contiguous()?.f_to(Device::Cpu)?)?;
+        let v = Vec::<f32>::try_from(&last.f_narrow(1, 0, n)?.f_to(Device::Cpu)?.f_reshape([-1])?)?;
         Ok(v.chunks_exact(n as usize).map(<[f32]>::to_vec).collect())
     }
 }
