@@ -225,7 +225,7 @@ pub trait CausalLm {
 /// ids is that many non-empty rows of equal length: what a
 /// [`CausalLm::step_rows`] checks first.
 pub fn row_len(ids: &[u32], rows: usize) -> Res<usize> {
-    if rows == 0 || ids.is_empty() || ids.len() % rows != 0 {
+    if rows == 0 || ids.is_empty() || !ids.len().is_multiple_of(rows) {
         return Err(format!("gpt2: {} ids are not {rows} non-empty rows of equal length", ids.len()).into());
     }
     Ok(ids.len() / rows)

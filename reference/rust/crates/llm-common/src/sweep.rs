@@ -103,7 +103,7 @@ fn gpt2_rows<M: CausalLm>(
     if batch < 1 {
         return Err(format!("batch {batch}: want >= 1").into());
     }
-    if ids.is_empty() || ids.len() % batch != 0 {
+    if ids.is_empty() || !ids.len().is_multiple_of(batch) {
         return Err(format!("input prompt_ids: {} rows is not a multiple of batch {batch}", ids.len()).into());
     }
     // Each batch's rows, row-major.
@@ -223,7 +223,7 @@ mod tests {
             let mut result = Result::new(&s, "fake", "0");
             let e = gpt2_rows(&s, &mut result, &ids[..rows], b, 2, || Ok((tokenizer(), fake().0))).unwrap_err().to_string();
             assert_eq!(e, format!("input prompt_ids: {rows} rows is not a multiple of batch {b}"));
-            assert!(result.phases.get("load").is_none(), "checked before loading");
+            assert!(!result.phases.contains_key("load"), "checked before loading");
         }
     }
 
