@@ -241,32 +241,36 @@ PY
   return "$rc"
 }
 
-# e2e_sweep runs the CNN sweep (--size sweep: batch 16, 64 and 256, a few
-# Adam steps each) of the reference and go-libtorch through the real
-# orchestrator: both must pass parity at every batch size, and the report
-# must show the sweep's scaling table with ratios. About a minute.
+# e2e_sweep TASK IMPLS VARIANTS TITLE runs the sweep cases VARIANTS (a
+# --variant list) of TASK for the implementations IMPLS (a comma list; the
+# reference runs too) through the real orchestrator: every result must be
+# ok, so parity passed in every case, and the report must show the scaling
+# table TITLE with ratios.
 e2e_sweep() {
-  local out rc=0
+  local task=$1 impls=$2 variants=$3 title=$4 out rc=0
   out=$(mktemp -d)
-  "$ROOT/bin/mlbench" --root "$ROOT" run --size sweep --task dl/cnn --impl go-libtorch --reps 1 --warmup 0 --out "$out/run" >/dev/null || rc=$?
+  "$ROOT/bin/mlbench" --root "$ROOT" run --size sweep --task "$task" --impl "$impls" --variant "$variants" \
+    --reps 1 --warmup 0 --out "$out/run" >/dev/null || rc=$?
   if [ "$rc" -ne 0 ]; then
-    echo "e2e sweep: mlbench run --size sweep exited $rc" >&2
+    echo "e2e sweep $task: mlbench run --size sweep exited $rc" >&2
     rm -rf "$out"
     return 1
   fi
   "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format json >"$out/report.json" &&
     "$ROOT/bin/mlbench" --root "$ROOT" report "$out/run" --format markdown >"$out/report.md" || { rm -rf "$out"; return 1; }
-  "$ROOT/.venv/bin/python" - "$out/report.json" "$out/report.md" <<'PY' || rc=$?
+  "$ROOT/.venv/bin/python" - "$out/report.json" "$out/report.md" "$task" "$impls" "$variants" "$title" <<'PY' || rc=$?
 import json, sys
 rows = json.load(open(sys.argv[1]))
 md = open(sys.argv[2]).read()
+task, impls, variants, title = sys.argv[3], sys.argv[4].split(","), sys.argv[5].split(","), sys.argv[6]
 got = {(r["variant"], r["impl"]): r["status"] for r in rows}
-want = {(f"batch_size={b}", i) for b in (16, 64, 256) for i in ("python-pytorch", "go-libtorch")}
-if set(got) != want or any(s != "ok" for s in got.values()):
-    sys.exit(f"e2e sweep: want {sorted(want)} all ok, got {got}")
-if "## dl/cnn scaling (train_epoch median, ratio to the reference)" not in md or "(ref)" not in md:
-    sys.exit("e2e sweep: the report has no dl/cnn scaling table with ratios")
-print("e2e sweep: ok (python-pytorch and go-libtorch passed parity at batch 16, 64 and 256)", file=sys.stderr)
+ref = {r["reference"] for r in rows}
+want = {(v, i) for v in variants for i in impls + sorted(ref)}
+if len(ref) != 1 or set(got) != want or any(s != "ok" for s in got.values()):
+    sys.exit(f"e2e sweep {task}: want {sorted(want)} all ok, got {got}")
+if f"## {title}" not in md or "(ref)" not in md:
+    sys.exit(f"e2e sweep {task}: the report has no table '{title}' with ratios")
+print(f"e2e sweep {task}: ok ({', '.join(sorted(ref) + impls)} passed parity at {', '.join(variants)})", file=sys.stderr)
 PY
   rm -rf "$out"
   return "$rc"
@@ -500,7 +504,8 @@ run_tests() {
   if [ "$prepared" = 1 ]; then
     e2e_classical || failed=1
     say "test: end to end sweep (--size sweep, dl/cnn: reference and go-libtorch at three batch sizes)"
-    e2e_sweep || failed=1
+    e2e_sweep dl/cnn go-libtorch batch_size=16,batch_size=64,batch_size=256 \
+      "dl/cnn scaling (train_epoch median, ratio to the reference)" || failed=1
   fi
   say "test: trained weights end to end (tiny trained fixtures, models prepare --from, llm/* quick: same answers and ids)"
   if [ "$prepared" = 1 ]; then

@@ -79,23 +79,9 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // sampler
+	go func() {
 		defer wg.Done()
-		t := time.NewTicker(SampleEvery)
-		defer t.Stop()
-		for {
-			rss, cpu, pids := treeUsage(pgid)
-			if len(pids) > 0 {
-				pr.Samples = append(pr.Samples, Sample{T: time.Since(start).Seconds(), RSS: rss, CPUSec: cpu})
-				pr.SampledPeakRSS = max(pr.SampledPeakRSS, rss)
-				gpu.sample(pids)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
+		pr.sample(pgid, start, gpu, done)
 	}()
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
@@ -116,21 +102,7 @@ func runProcess(ctx context.Context, argv, env []string, dir string, timeout tim
 	}
 	pr.Wall = time.Since(start)
 	pr.Stderr = stderr.Bytes()
-	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			pr.PeakRSS = ru.Maxrss * 1024
-			pr.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-		}
-		pr.ExitCode = ps.ExitCode()
-		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			pr.ExitCode = 128 + int(ws.Signal())
-			if !pr.TimedOut {
-				pr.Stderr = append(pr.Stderr, []byte("\nkilled by signal "+ws.Signal().String())...)
-			}
-		}
-	} else if err != nil {
-		pr.ExitCode = -1
-	}
+	pr.exited(cmd.ProcessState, err)
 	treeCPU := pr.CPUSeconds
 	if n := len(pr.Samples); n > 0 {
 		treeCPU = max(treeCPU, pr.Samples[n-1].CPUSec)
@@ -288,4 +260,47 @@ func (t *tailBuffer) Bytes() []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return bytes.Clone(t.buf.Bytes())
+}
+
+// sample records the RSS and CPU time of the process group pgid (and its
+// GPU use) every SampleEvery until done is closed.
+func (pr *procResult) sample(pgid int, start time.Time, gpu *gpuSampler, done <-chan struct{}) {
+	t := time.NewTicker(SampleEvery)
+	defer t.Stop()
+	for {
+		rss, cpu, pids := treeUsage(pgid)
+		if len(pids) > 0 {
+			pr.Samples = append(pr.Samples, Sample{T: time.Since(start).Seconds(), RSS: rss, CPUSec: cpu})
+			pr.SampledPeakRSS = max(pr.SampledPeakRSS, rss)
+			gpu.sample(pids)
+		}
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// exited records how the process ended: exit code (128+signal when a
+// signal ended it, -1 when there is no state and Wait failed), peak RSS and
+// CPU time from wait4.
+func (pr *procResult) exited(ps *os.ProcessState, waitErr error) {
+	if ps == nil {
+		if waitErr != nil {
+			pr.ExitCode = -1
+		}
+		return
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		pr.PeakRSS = ru.Maxrss * 1024
+		pr.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	pr.ExitCode = ps.ExitCode()
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		pr.ExitCode = 128 + int(ws.Signal())
+		if !pr.TimedOut {
+			pr.Stderr = append(pr.Stderr, []byte("\nkilled by signal "+ws.Signal().String())...)
+		}
+	}
 }

@@ -142,17 +142,8 @@ func Runnable(jobs []Job, l Launcher) (ok []Job, skipped []Skip) {
 // configuration, data not prepared, results directory not writable), and
 // ctx's error when ctx ended during the run, even during its last job.
 func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
-	if cfg.Threads < 1 || cfg.Threads > MaxThreads() {
-		return nil, fmt.Errorf("threads %d: want 1 to %d (4 per logical CPU)", cfg.Threads, MaxThreads())
-	}
-	if cfg.Device != "cpu" && cfg.Device != "cuda" {
-		return nil, fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
-	}
-	if err := CheckSize(cfg.Size); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
-	}
-	if cfg.Timeout <= 0 {
-		return nil, fmt.Errorf("timeout %v must be positive", cfg.Timeout)
 	}
 	// Every input must exist, unchanged since it was prepared, before
 	// anything starts: a missing or altered dataset is the user's to fix,
@@ -160,41 +151,11 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 	if err := checkInputs(cfg, jobs); err != nil {
 		return nil, err
 	}
-	// Implementations run in their own work directory: every path handed
-	// to them must be absolute.
-	var err error
-	for _, p := range []*string{&cfg.OutDir, &cfg.WorkDir, &cfg.DataDir, &cfg.ModelsDir} {
-		if *p != "" {
-			if *p, err = filepath.Abs(*p); err != nil {
-				return nil, err
-			}
-		}
+	work, done, err := setUp(&cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Lock == nil {
-		lock, err := dirlock.Take(cfg.OutDir)
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Unlock()
-	}
-	// An implementation left running by a killed orchestrator would slow
-	// every job of this run.
-	if killSurvivor(cfg.OutDir) && cfg.OnSurvivor != nil {
-		cfg.OnSurvivor()
-	}
-	work := cfg.WorkDir
-	if work == "" {
-		work = filepath.Join(cfg.OutDir, ".work")
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return nil, fmt.Errorf("work directory: %w", err)
-	}
-	defer os.RemoveAll(work)
-	if cfg.OnReady != nil {
-		if err := cfg.OnReady(); err != nil {
-			return nil, err
-		}
-	}
+	defer done()
 
 	steps, err := Schedule(cfg, jobs)
 	if err != nil {
@@ -246,6 +207,73 @@ func Run(ctx context.Context, cfg Config, jobs []Job) ([]*Result, error) {
 		}
 	}
 	return st.out, nil
+}
+
+// check is an error for a configuration no run can have.
+func (cfg Config) check() error {
+	if cfg.Threads < 1 || cfg.Threads > MaxThreads() {
+		return fmt.Errorf("threads %d: want 1 to %d (4 per logical CPU)", cfg.Threads, MaxThreads())
+	}
+	if cfg.Device != "cpu" && cfg.Device != "cuda" {
+		return fmt.Errorf("device %q: want cpu or cuda", cfg.Device)
+	}
+	if err := CheckSize(cfg.Size); err != nil {
+		return err
+	}
+	if cfg.Timeout <= 0 {
+		return fmt.Errorf("timeout %v must be positive", cfg.Timeout)
+	}
+	return nil
+}
+
+// setUp makes cfg's directories absolute, takes the lock on the output
+// directory (unless the caller holds it), ends an implementation left
+// running by a killed orchestrator, makes the work directory, and calls
+// OnReady. It returns the work directory and what undoes it all.
+func setUp(cfg *Config) (work string, done func(), err error) {
+	// Implementations run in their own work directory: every path handed
+	// to them must be absolute.
+	for _, p := range []*string{&cfg.OutDir, &cfg.WorkDir, &cfg.DataDir, &cfg.ModelsDir} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	var undo []func()
+	done = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if cfg.Lock == nil {
+		lock, err := dirlock.Take(cfg.OutDir)
+		if err != nil {
+			return "", nil, err
+		}
+		undo = append(undo, func() { lock.Unlock() })
+	}
+	// An implementation left running by a killed orchestrator would slow
+	// every job of this run.
+	if killSurvivor(cfg.OutDir) && cfg.OnSurvivor != nil {
+		cfg.OnSurvivor()
+	}
+	work = cfg.WorkDir
+	if work == "" {
+		work = filepath.Join(cfg.OutDir, ".work")
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		done()
+		return "", nil, fmt.Errorf("work directory: %w", err)
+	}
+	undo = append(undo, func() { os.RemoveAll(work) })
+	if cfg.OnReady != nil {
+		if err := cfg.OnReady(); err != nil {
+			done()
+			return "", nil, err
+		}
+	}
+	return work, done, nil
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._=-]+`)
@@ -326,59 +354,8 @@ func runJob(ctx context.Context, cfg Config, j Job, dir string, d Defaults) (r *
 	pr := runProcess(ctx, argv, env, dir, cfg.Timeout, func(pid int) { recordRunning(cfg.OutDir, pid) }, gpu)
 	os.Remove(filepath.Join(cfg.OutDir, RunningFile))
 
-	switch {
-	case pr.TimedOut:
-		r = fail("timeout: no exit after %v (killed)", cfg.Timeout)
-	case pr.StartErr != nil:
-		r = fail("could not start %s: %v", argv[0], pr.StartErr)
-	case pr.ExitCode != 0:
-		r = fail("exit status %d: %s", pr.ExitCode, errorLine(pr.Stderr))
-	default:
-		b, err := os.ReadFile(spec.ResultPath)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			r = fail("invalid output: exited 0 but wrote no result file")
-		case err != nil:
-			r = fail("invalid output: %v", err)
-		default:
-			got, err := DecodeResult(b)
-			switch {
-			case err != nil:
-				r = fail("invalid output: %v", err)
-			case got.Task != j.Task.ID || got.Impl != j.Impl.ID || got.Variant != j.Case.Variant:
-				r = fail("invalid output: result is for %s %q %s, spec was for %s %q %s",
-					got.Task, got.Variant, got.Impl, j.Task.ID, j.Case.Variant, j.Impl.ID)
-			case len(got.Errors) > 0:
-				r = got
-				r.Status, r.Reason = StatusFailed, "implementation error: "+got.Errors[0]
-			default:
-				r = got
-				r.Status = StatusOK
-			}
-		}
-	}
-	r.Command = argv
-	r.Env = env
-	r.StartedAt = started.Format(time.RFC3339)
-	r.WallSeconds = pr.Wall.Seconds()
-	r.PeakRSSBytes = max(pr.SampledPeakRSS, r.SelfPeakRSSBytes)
-	r.Wait4MaxRSSBytes = pr.PeakRSS
-	if r.PeakRSSBytes == 0 {
-		// Too short to sample and no own figure: the upper bound is all
-		// there is.
-		r.PeakRSSBytes = pr.PeakRSS
-	}
-	r.CPUSeconds = pr.CPUSeconds
-	r.Samples = pr.Samples
-	r.Machine = pr.Machine
-	r.PeakGPUMemBytes, r.GPUSamples = pr.PeakGPUMem, pr.GPUSamples
-	if pr.GPUErr != nil {
-		r.GPUError = pr.GPUErr.Error()
-	}
-	r.Stderr = tail(pr.Stderr, 2000)
-	r.Size, r.Host = cfg.Size, cfg.Host
-	r.Reps, r.Warmup = spec.Reps, spec.Warmup
-	r.Notes = append(r.Notes, modelNotes(cfg, j.Task)...)
+	r = outcome(pr, spec.ResultPath, j, argv, cfg.Timeout, fail)
+	recordProcess(r, pr, cfg, j, spec, argv, env, started)
 	return r
 }
 
@@ -580,4 +557,71 @@ func hasState(dir string) bool {
 		}
 	}
 	return false
+}
+
+// outcome is the result of job j's process pr: fail's when it timed out,
+// did not start, exited non-zero or wrote no valid result for j, else the
+// result it wrote (failed when it reports an error).
+func outcome(pr procResult, resultPath string, j Job, argv []string, timeout time.Duration, fail func(string, ...any) *Result) *Result {
+	var r *Result
+	switch {
+	case pr.TimedOut:
+		r = fail("timeout: no exit after %v (killed)", timeout)
+	case pr.StartErr != nil:
+		r = fail("could not start %s: %v", argv[0], pr.StartErr)
+	case pr.ExitCode != 0:
+		r = fail("exit status %d: %s", pr.ExitCode, errorLine(pr.Stderr))
+	default:
+		b, err := os.ReadFile(resultPath)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			r = fail("invalid output: exited 0 but wrote no result file")
+		case err != nil:
+			r = fail("invalid output: %v", err)
+		default:
+			got, err := DecodeResult(b)
+			switch {
+			case err != nil:
+				r = fail("invalid output: %v", err)
+			case got.Task != j.Task.ID || got.Impl != j.Impl.ID || got.Variant != j.Case.Variant:
+				r = fail("invalid output: result is for %s %q %s, spec was for %s %q %s",
+					got.Task, got.Variant, got.Impl, j.Task.ID, j.Case.Variant, j.Impl.ID)
+			case len(got.Errors) > 0:
+				r = got
+				r.Status, r.Reason = StatusFailed, "implementation error: "+got.Errors[0]
+			default:
+				r = got
+				r.Status = StatusOK
+			}
+		}
+	}
+	return r
+}
+
+// recordProcess sets on r what the orchestrator measured of its process
+// and what the run gave it: command, timing, memory, GPU, machine, size,
+// host, repetitions, notes.
+func recordProcess(r *Result, pr procResult, cfg Config, j Job, spec *Spec, argv, env []string, started time.Time) {
+	r.Command = argv
+	r.Env = env
+	r.StartedAt = started.Format(time.RFC3339)
+	r.WallSeconds = pr.Wall.Seconds()
+	r.PeakRSSBytes = max(pr.SampledPeakRSS, r.SelfPeakRSSBytes)
+	r.Wait4MaxRSSBytes = pr.PeakRSS
+	if r.PeakRSSBytes == 0 {
+		// Too short to sample and no own figure: the upper bound is all
+		// there is.
+		r.PeakRSSBytes = pr.PeakRSS
+	}
+	r.CPUSeconds = pr.CPUSeconds
+	r.Samples = pr.Samples
+	r.Machine = pr.Machine
+	r.PeakGPUMemBytes, r.GPUSamples = pr.PeakGPUMem, pr.GPUSamples
+	if pr.GPUErr != nil {
+		r.GPUError = pr.GPUErr.Error()
+	}
+	r.Stderr = tail(pr.Stderr, 2000)
+	r.Size, r.Host = cfg.Size, cfg.Host
+	r.Reps, r.Warmup = spec.Reps, spec.Warmup
+	r.Notes = append(r.Notes, modelNotes(cfg, j.Task)...)
 }

@@ -24,11 +24,12 @@ func CheckSize(size string) error {
 	return nil
 }
 
-// SweepAxis is the parameter a task's sweep varies (its variants'
-// "name=value" names it), "" when the task has no sweep.
-func (t *Task) SweepAxis() string { return sweepAxes[t.ID] }
+// SweepAxes are the parameters a task's sweep varies, one per group of
+// its variants ("name=value" names it; the report shows each group as one
+// scaling table), none when the task has no sweep.
+func (t *Task) SweepAxes() []string { return sweepAxes[t.ID] }
 
-var sweepAxes = map[string]string{"dl/cnn": "batch_size", "llm/bert-qa": "seq_len", "llm/gpt2": "prompt_len"}
+var sweepAxes = map[string][]string{"dl/cnn": {"batch_size"}, "llm/bert-qa": {"seq_len"}, "llm/gpt2": {"prompt_len", "batch"}}
 
 // CNN sweep: a fixed number of Adam steps at each batch size, from the same
 // initial weights, over the first steps*batch samples of the full order's
@@ -83,6 +84,18 @@ func gpt2SweepCases() []Case {
 				"prompt_ids", "data:llm_sweep/"+data.SweepGPT2Prompts(l)),
 			Datasets: []string{"llm_sweep"},
 			Params:   map[string]any{"prompt_len": l, "new_tokens": SweepGPT2NewTokens},
+		})
+	}
+	// The batch sweep: the same rows (and so the same number of generated
+	// tokens) at every batch size, cut into batches of consecutive rows
+	// that decode together (docs/LLM.md).
+	for _, b := range data.SweepBatches {
+		cs = append(cs, Case{
+			Variant: fmt.Sprintf("batch=%d", b),
+			Inputs: in("model_dir", "models:gpt2", "tokenizer", "models:gpt2/tokenizer.json",
+				"prompt_ids", "data:llm_sweep/"+data.SweepGPT2BatchPrompts),
+			Datasets: []string{"llm_sweep"},
+			Params:   map[string]any{"prompt_len": data.SweepBatchPromptLen, "new_tokens": SweepGPT2NewTokens, "batch": b},
 		})
 	}
 	return cs

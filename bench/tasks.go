@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -461,6 +462,30 @@ func Select(tasks []*Task, sel Selection) ([]*Task, map[string][]ImplRef, error)
 			tp, ip, strings.Join(TaskIDs(), ", "), strings.Join(ImplIDs(), ", "))
 	}
 	return ts, impls, nil
+}
+
+// SelectVariants keeps the jobs whose case variant ("batch=8"; "" for a
+// task's single case) matches pattern (ParsePattern; "*" keeps all). No job
+// left is an error naming the variants there were.
+func SelectVariants(jobs []Job, pattern string) ([]Job, error) {
+	vp, err := ParsePattern(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []Job
+	var seen []string
+	for _, j := range jobs {
+		if vp.Match(j.Case.Variant) {
+			out = append(out, j)
+		}
+		if j.Case.Variant != "" && !slices.Contains(seen, j.Case.Variant) {
+			seen = append(seen, j.Case.Variant)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no case matches --variant %q (variants of the selection: %s)", vp, or(strings.Join(seen, ", "), "none"))
+	}
+	return out, nil
 }
 
 func or(s, d string) string {

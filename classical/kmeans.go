@@ -498,130 +498,162 @@ func KMeansPlusPlus(X mat.Matrix, k int, src *rand.Rand) (*mat.Dense, error) {
 // greedy k-means++ (_kmeans_plusplus), and sets near[i] to the index of the
 // centre nearest to row i.
 func kmeansPlusPlus(data []float64, n, d, k int, src *rand.Rand, near []int32) []float64 {
-	centers := make([]float64, k*d)
-	nb := (n + blockRows - 1) / blockRows
 	trials := 2 + int(math.Log(float64(k)))
-
-	first := src.IntN(n)
-	copy(centers, data[first*d:(first+1)*d])
-	closest := make([]float64, n) // D²: squared distance to the nearest centre
-	part := make([]float64, nb*trials)
-	parallelBlocks(n, func(b, lo, hi int) {
-		c := centers[:d]
-		s := 0.0
-		for i := lo; i < hi; i++ {
-			v := sqDist(data[i*d:(i+1)*d], c)
-			closest[i] = v
-			near[i] = 0
-			s += v
-		}
-		part[b] = s
-	})
-	pot := 0.0
-	for _, v := range part[:nb] {
-		pot += v
-	}
-
+	p := &plusPlus{data: data, n: n, d: d, k: k, trials: trials, near: near,
+		centers: make([]float64, k*d), nb: (n + blockRows - 1) / blockRows,
+		closest: make([]float64, n), cand: make([]int, trials), candX: make([]float64, trials*d),
+		candPot: make([]float64, trials), candCC: make([]float64, trials*k),
+		u: make([]float64, trials), order: make([]int, trials)}
+	p.part = make([]float64, p.nb*trials)
 	// dist keeps each candidate's min(D², ‖x − candidate‖²) per row, as
 	// scikit-learn's distance_to_candidates, so that the chosen
 	// candidate's distances are not computed twice; only while that fits
 	// in cache (maxCandDist), else nil and they are recomputed.
-	var dist []float64
 	if trials*n <= maxCandDist {
-		dist = make([]float64, trials*n)
+		p.dist = make([]float64, trials*n)
 	}
-	cand := make([]int, trials)
-	candX := make([]float64, trials*d)
-	candPot := make([]float64, trials)
-	candCC := make([]float64, trials*k) // ‖candidate − centre‖²
-	u := make([]float64, trials)
-	order := make([]int, trials)
+	p.first(src.IntN(n))
 	for c := 1; c < k; c++ {
-		// Draw the candidates by D² sampling: the first row whose
-		// cumulative D² reaches u·pot (numpy's searchsorted, side left).
-		for t := range u {
-			u[t] = src.Float64() * pot
-			order[t] = t
-		}
-		slices.SortFunc(order, func(a, b int) int { return cmpFloat(u[a], u[b]) })
-		cum, o := 0.0, 0
-		for i := 0; i < n && o < trials; i++ {
-			cum += closest[i]
-			for o < trials && cum >= u[order[o]] {
-				cand[order[o]] = i
-				o++
-			}
-		}
-		for ; o < trials; o++ {
-			cand[order[o]] = n - 1 // numpy's clip to the last index
-		}
-		for t, r := range cand {
-			x := data[r*d : (r+1)*d]
-			copy(candX[t*d:(t+1)*d], x)
-			for j := 0; j < c; j++ {
-				candCC[t*k+j] = sqDist(x, centers[j*d:(j+1)*d])
-			}
-		}
-		// Potential Σ min(D², ‖x − candidate‖²) of each candidate. When
-		// ‖candidate − c_near‖² > 4D², the candidate is farther than c_near
-		// and the minimum is D² itself.
-		parallelBlocks(n, func(b, lo, hi int) {
-			s := part[b*trials : (b+1)*trials]
-			clear(s)
-			for i := lo; i < hi; i++ {
-				ci, j := closest[i], int(near[i])
-				for t := range s {
-					m := ci
-					if candCC[t*k+j] <= 4*ci {
-						if v := sqDist(data[i*d:(i+1)*d], candX[t*d:(t+1)*d]); v < ci {
-							m = v
-						}
-					}
-					s[t] += m
-					if dist != nil {
-						dist[t*n+i] = m
-					}
-				}
-			}
-		})
-		clear(candPot)
-		for b := 0; b < nb; b++ {
-			for t := range candPot {
-				candPot[t] += part[b*trials+t]
-			}
-		}
-		best := 0
-		for t := range candPot {
-			if candPot[t] < candPot[best] {
-				best = t
-			}
-		}
-		pot = candPot[best]
-		bx := candX[best*d : (best+1)*d]
-		copy(centers[c*d:(c+1)*d], bx)
-		bcc := candCC[best*k : (best+1)*k]
-		parallelBlocks(n, func(_, lo, hi int) {
-			if dist != nil { // the same pruning and values as below, kept
-				bd := dist[best*n : (best+1)*n]
-				for i := lo; i < hi; i++ {
-					if v := bd[i]; v < closest[i] {
-						closest[i], near[i] = v, int32(c)
-					}
-				}
-				return
-			}
-			for i := lo; i < hi; i++ {
-				ci := closest[i]
-				if bcc[near[i]] > 4*ci {
-					continue
-				}
-				if v := sqDist(data[i*d:(i+1)*d], bx); v < ci {
-					closest[i], near[i] = v, int32(c)
-				}
-			}
-		})
+		p.draw(src, c)
+		p.potentials()
+		p.accept(c)
 	}
-	return centers
+	return p.centers
+}
+
+// plusPlus is the state of k-means++ seeding (kmeansPlusPlus).
+type plusPlus struct {
+	data               []float64
+	n, d, k, trials    int
+	nb                 int       // blocks of parallelBlocks
+	centers            []float64 // k×d, the first c chosen
+	closest            []float64 // D²: squared distance to the nearest centre
+	near               []int32   // index of that centre
+	pot                float64   // Σ D²
+	part               []float64 // per block (and candidate) partial sums
+	dist               []float64 // trials×n, or nil (see kmeansPlusPlus)
+	cand               []int     // the candidates' rows
+	candX              []float64 // trials×d, their features
+	candPot, candCC, u []float64 // potentials, ‖candidate − centre‖² (trials×k), draws
+	order              []int
+}
+
+// first makes row r the first centre: D² and the potential from it.
+func (p *plusPlus) first(r int) {
+	d := p.d
+	copy(p.centers, p.data[r*d:(r+1)*d])
+	parallelBlocks(p.n, func(b, lo, hi int) {
+		c := p.centers[:d]
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			v := sqDist(p.data[i*d:(i+1)*d], c)
+			p.closest[i] = v
+			p.near[i] = 0
+			s += v
+		}
+		p.part[b] = s
+	})
+	p.pot = 0
+	for _, v := range p.part[:p.nb] {
+		p.pot += v
+	}
+}
+
+// draw picks the candidates for centre c by D² sampling: the first row
+// whose cumulative D² reaches u·pot (numpy's searchsorted, side left), and
+// their squared distances to the c centres so far.
+func (p *plusPlus) draw(src *rand.Rand, c int) {
+	d, k, n, trials := p.d, p.k, p.n, p.trials
+	for t := range p.u {
+		p.u[t] = src.Float64() * p.pot
+		p.order[t] = t
+	}
+	slices.SortFunc(p.order, func(a, b int) int { return cmpFloat(p.u[a], p.u[b]) })
+	cum, o := 0.0, 0
+	for i := 0; i < n && o < trials; i++ {
+		cum += p.closest[i]
+		for o < trials && cum >= p.u[p.order[o]] {
+			p.cand[p.order[o]] = i
+			o++
+		}
+	}
+	for ; o < trials; o++ {
+		p.cand[p.order[o]] = n - 1 // numpy's clip to the last index
+	}
+	for t, r := range p.cand {
+		x := p.data[r*d : (r+1)*d]
+		copy(p.candX[t*d:(t+1)*d], x)
+		for j := 0; j < c; j++ {
+			p.candCC[t*k+j] = sqDist(x, p.centers[j*d:(j+1)*d])
+		}
+	}
+}
+
+// potentials sets each candidate's potential Σ min(D², ‖x − candidate‖²).
+// When ‖candidate − c_near‖² > 4D², the candidate is farther than c_near
+// and the minimum is D² itself.
+func (p *plusPlus) potentials() {
+	d, k, n, trials := p.d, p.k, p.n, p.trials
+	parallelBlocks(n, func(b, lo, hi int) {
+		s := p.part[b*trials : (b+1)*trials]
+		clear(s)
+		for i := lo; i < hi; i++ {
+			ci, j := p.closest[i], int(p.near[i])
+			for t := range s {
+				m := ci
+				if p.candCC[t*k+j] <= 4*ci {
+					if v := sqDist(p.data[i*d:(i+1)*d], p.candX[t*d:(t+1)*d]); v < ci {
+						m = v
+					}
+				}
+				s[t] += m
+				if p.dist != nil {
+					p.dist[t*n+i] = m
+				}
+			}
+		}
+	})
+	clear(p.candPot)
+	for b := 0; b < p.nb; b++ {
+		for t := range p.candPot {
+			p.candPot[t] += p.part[b*trials+t]
+		}
+	}
+}
+
+// accept makes the candidate of least potential centre c and updates D².
+func (p *plusPlus) accept(c int) {
+	d, k, n := p.d, p.k, p.n
+	best := 0
+	for t := range p.candPot {
+		if p.candPot[t] < p.candPot[best] {
+			best = t
+		}
+	}
+	p.pot = p.candPot[best]
+	bx := p.candX[best*d : (best+1)*d]
+	copy(p.centers[c*d:(c+1)*d], bx)
+	bcc := p.candCC[best*k : (best+1)*k]
+	parallelBlocks(n, func(_, lo, hi int) {
+		if p.dist != nil { // the same pruning and values as below, kept
+			bd := p.dist[best*n : (best+1)*n]
+			for i := lo; i < hi; i++ {
+				if v := bd[i]; v < p.closest[i] {
+					p.closest[i], p.near[i] = v, int32(c)
+				}
+			}
+			return
+		}
+		for i := lo; i < hi; i++ {
+			ci := p.closest[i]
+			if bcc[p.near[i]] > 4*ci {
+				continue
+			}
+			if v := sqDist(p.data[i*d:(i+1)*d], bx); v < ci {
+				p.closest[i], p.near[i] = v, int32(c)
+			}
+		}
+	})
 }
 
 func cmpFloat(a, b float64) int {

@@ -256,6 +256,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "task", Value: "*", Usage: "tasks: a glob or a comma-separated list of globs, e.g. 'classical/*' or 'classical/linreg,dl/cnn'; * also matches '/'"},
 			&cli.StringFlag{Name: "impl", Value: "*", Usage: "implementations: a glob or a comma-separated list, e.g. 'go-*', '*-ort' or 'go-ort,python-ort'"},
 			&cli.StringFlag{Name: "size", Value: bench.SizeQuick, Usage: "quick, full or sweep (batch size and sequence length scaling; not part of quick or full)"},
+			&cli.StringFlag{Name: "variant", Value: "*", Usage: "cases: a glob or a comma-separated list over the variants of the size, e.g. 'batch=*' or 'n=1000,n=10000' (see `mlbench plan`)"},
 			&cli.IntFlag{Name: "reps", Usage: "timed repetitions (default: the task's, for the size)"},
 			&cli.IntFlag{Name: "warmup", Value: -1, Usage: "warm-up repetitions (default: the task's, for the size)"},
 			&cli.IntFlag{Name: "threads", Value: runtime.NumCPU(), Usage: "threads for every implementation (sets GOMAXPROCS, OMP/MKL/OpenBLAS, RAYON, framework knobs)"},
@@ -397,7 +398,11 @@ func selectJobs(c *cli.Context, p paths, size string) ([]bench.Job, []bench.Skip
 	if c.String("device") == "cuda" {
 		l = newCUDALauncher(pl, p) // says why a job cannot run on CUDA here
 	}
-	jobs, skipped := bench.Runnable(bench.Plan(tasks, impls, size), l)
+	planned, err := bench.SelectVariants(bench.Plan(tasks, impls, size), c.String("variant"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	jobs, skipped := bench.Runnable(planned, l)
 	for _, s := range dedupSkips(skipped) {
 		fmt.Fprintf(c.App.ErrWriter, "skip %s: %s\n", s.Job.Task.ID+" "+s.Job.Impl.ID, oneLine(s.Reason))
 	}

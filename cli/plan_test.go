@@ -79,16 +79,19 @@ func TestPlanSweepJSON(t *testing.T) {
 	assert.Equal(t, map[string][]string{
 		"dl/cnn":      {"batch_size=16", "batch_size=64", "batch_size=256"},
 		"llm/bert-qa": {"seq_len=16", "seq_len=32", "seq_len=64", "seq_len=128", "seq_len=256", "seq_len=384"},
-		"llm/gpt2":    {"prompt_len=8", "prompt_len=64", "prompt_len=512"},
+		"llm/gpt2":    {"prompt_len=8", "prompt_len=64", "prompt_len=512", "batch=1", "batch=2", "batch=4", "batch=8"},
 	}, got)
 
 	code, out, errOut = run(t, "plan", "--format", "json")
 	require.Equal(t, 0, code, errOut)
 	assert.NotContains(t, out, "seq_len=")
 	assert.NotContains(t, out, "batch_size=")
+	assert.NotContains(t, out, `"batch=`)
 
 	code, _, errOut = run(t, "plan", "--size", "huge")
 	oneLineError(t, code, errOut, "want quick, full or sweep")
 	code, _, errOut = run(t, "run", "--size", "huge")
 	oneLineError(t, code, errOut, "want quick, full or sweep")
+	code, _, errOut = run(t, "run", "--size", "sweep", "--task", "llm/gpt2", "--variant", "n=10")
+	oneLineError(t, code, errOut, `no case matches --variant "n=10" (variants of the selection: prompt_len=8,`)
 }

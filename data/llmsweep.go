@@ -17,6 +17,11 @@ const (
 	SweepQuestions = 8
 	// SweepPrompts is the number of GPT-2 prompts (rows) per length.
 	SweepPrompts = 2
+	// SweepBatchRows is the number of GPT-2 prompts of the batch sweep, each
+	// SweepBatchPromptLen long: rows 0 .. SweepBatchRows-1 of the same
+	// generator, so its first SweepPrompts rows are those of that length.
+	SweepBatchRows      = 8
+	SweepBatchPromptLen = 64
 	// sweepQuestionTokens is the question part of a BERT input at full length.
 	sweepQuestionTokens = 12
 
@@ -32,11 +37,14 @@ const (
 var (
 	SweepSeqLens    = []int{16, 32, 64, 128, 256, 384}
 	SweepPromptLens = []int{8, 64, 512}
+	// SweepBatches are the GPT-2 batch sizes of the sweep; each divides
+	// SweepBatchRows.
+	SweepBatches = []int{1, 2, 4, 8}
 )
 
 // llmSweepSource names the generator; its sha256 is the dataset's, so a
 // change of the generator (bump the version) prepares the files again.
-const llmSweepSource = "generated: LLM sweep token ids v1, seed 42"
+const llmSweepSource = "generated: LLM sweep token ids v2, seed 42"
 
 func llmSweepDataset() *dataset {
 	var outs []string
@@ -46,6 +54,7 @@ func llmSweepDataset() *dataset {
 	for _, l := range SweepPromptLens {
 		outs = append(outs, SweepGPT2Prompts(l))
 	}
+	outs = append(outs, SweepGPT2BatchPrompts)
 	return &dataset{name: "llm_sweep", dir: "llm_sweep", kind: "llm_sweep", outputs: outs, build: buildLLMSweep}
 }
 
@@ -60,6 +69,10 @@ func llmSweepSourceFile() *obtained {
 func SweepBERTIDs(l int) string     { return fmt.Sprintf("bert_ids_%d.npy", l) }
 func SweepBERTTypes(l int) string   { return fmt.Sprintf("bert_types_%d.npy", l) }
 func SweepGPT2Prompts(l int) string { return fmt.Sprintf("gpt2_prompts_%d.npy", l) }
+
+// SweepGPT2BatchPrompts is the file of the batch sweep's prompts, int64
+// [SweepBatchRows, SweepBatchPromptLen].
+const SweepGPT2BatchPrompts = "gpt2_batch_prompts.npy"
 
 // SweepBERTInput returns the ids and token types of BERT input row q at
 // length l: [CLS] question [SEP] context [SEP], the question's first
@@ -131,7 +144,14 @@ func buildLLMSweep(b *buildCtx) (string, error) {
 			return "", err
 		}
 	}
+	var rows [][]int
+	for p := 0; p < SweepBatchRows; p++ {
+		rows = append(rows, SweepGPT2Prompt(p, SweepBatchPromptLen))
+	}
+	if err := write(SweepGPT2BatchPrompts, rows); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("BERT: %d inputs at lengths %v ([CLS] question [SEP] context [SEP], bert-base-uncased whole-word ids); "+
-		"GPT-2: %d prompts at lengths %v; ids drawn from seed %d, each length a truncation of the same rows",
-		SweepQuestions, SweepSeqLens, SweepPrompts, SweepPromptLens, Seed), nil
+		"GPT-2: %d prompts at lengths %v and %d prompts of %d for batches %v; ids drawn from seed %d, each length a truncation of the same rows",
+		SweepQuestions, SweepSeqLens, SweepPrompts, SweepPromptLens, SweepBatchRows, SweepBatchPromptLen, SweepBatches, Seed), nil
 }

@@ -50,6 +50,18 @@ func TestLLMSweepPrepared(t *testing.T) {
 		}
 	}
 	require.NotEqual(t, SweepGPT2Prompt(0, 8), SweepGPT2Prompt(1, 8))
+	// The batch prompts: rows 0..7 at length 64, the first two those of
+	// gpt2_prompts_64.npy; every batch size divides the rows.
+	b, err := ReadNPY(filepath.Join(dir, SweepGPT2BatchPrompts))
+	require.NoError(t, err)
+	require.Equal(t, []int{SweepBatchRows, SweepBatchPromptLen}, b.Shape)
+	p64, err := ReadNPY(filepath.Join(dir, SweepGPT2Prompts(SweepBatchPromptLen)))
+	require.NoError(t, err)
+	require.Equal(t, p64.Ints(), b.Ints()[:SweepPrompts*SweepBatchPromptLen])
+	require.Equal(t, SweepGPT2Prompt(7, 512)[:SweepBatchPromptLen], b.Ints()[7*SweepBatchPromptLen:])
+	for _, n := range SweepBatches {
+		require.Zero(t, SweepBatchRows%n, "batch %d", n)
+	}
 	m := readMetaT(t, dir)
 	require.Equal(t, true, m["official"])
 	require.Equal(t, llmSweepSource, m["source"])

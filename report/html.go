@@ -178,24 +178,14 @@ func WriteHTML(w io.Writer, results []*bench.Result, page Page) error {
 	}
 	for i, s := range secs {
 		d.Blocks = append(d.Blocks, htmlBlock{Section: pageSection(s)})
-		if i+1 < len(secs) && secs[i+1].Task == s.Task {
-			continue
-		}
-		var same []*section
-		for _, t := range secs[:i+1] {
-			if t.Task == s.Task {
-				same = append(same, t)
-			}
-		}
-		if len(same) > 1 {
-			phase, header, rows := scalingTable(same)
-			sc := &htmlScaling{ID: slug(s.Task, "scaling"), Title: scalingTitle(s.Task, phase),
-				Table: htmlTable{header, rows}}
-			if f := scalingFigure(same); f != nil {
+		for _, g := range taskScalings(secs, i) {
+			phase, header, rows := scalingTable(g.Secs)
+			sc := &htmlScaling{ID: g.slug("scaling"), Title: g.title(phase), Table: htmlTable{header, rows}}
+			if f := scalingFigure(g); f != nil {
 				h := inlineSVG(f)
 				sc.Figure = &h
 			}
-			if f := scalingRatioFigure(same); f != nil {
+			if f := scalingRatioFigure(g); f != nil {
 				h := inlineSVG(f)
 				sc.Ratio = &h
 			}

@@ -156,7 +156,8 @@ func limitNotes() [][2]string {
 			"windows are not padded, so one shorter than max_length does less work: rate and fraction are upper bounds (≤)",
 			fmtRate(arch.BertBase.QAForwardFLOP(384), "FLOP"), 384)},
 		{"llm/gpt2", fmt.Sprintf("weights read per second, %s per token (GPT-2 small's %.2f M parameters in fp32, all but the position "+
-			"embedding, counted from its configuration; the KV cache left out), over the median per-token time; limit: memory bandwidth",
+			"embedding, counted from its configuration; the KV cache left out), over the median per-token time (at batch B, one step gives a token "+
+			"to each of the B sequences and reads the weights once); limit: memory bandwidth",
 			fmtBytes(gpt2BytesPerToken), float64(g.Params()-int64(g.NPositions*g.NEmbd))/1e6)},
 	}
 }

@@ -211,67 +211,8 @@ func buildSection(k caseKey, rs []*bench.Result) (*section, error) {
 	}
 	slices.Sort(s.Metrics)
 
-	// Ratios against the reference, for every phase both have.
-	for _, w := range s.Rows {
-		if w.Failed || w.Unverified || w.IsRef || s.Ref == nil {
-			continue
-		}
-		w.Ratios, w.VsRef = map[string]stats.Ratio{}, map[string]stats.Comparison{}
-		for p := range w.Sums {
-			ref, ok := s.Ref.Sums[p]
-			if !ok || ref.Median <= 0 {
-				continue
-			}
-			rt := stats.MedianRatio(w.R.Phases[p], s.Ref.R.Phases[p])
-			if !finite(rt.Ratio, rt.Lo, rt.Hi) {
-				continue // a reference phase too small to divide by
-			}
-			w.Ratios[p] = rt
-			w.VsRef[p] = stats.Compare(s.Ref.R.Phases[p], w.R.Phases[p])
-		}
-	}
-
-	// Order: reference, ok rows by main-phase median, failed rows.
-	class := func(w *row) int {
-		switch {
-		case w.IsRef:
-			return 0
-		case w.Failed:
-			return 3
-		case w.Unverified:
-			return 2
-		}
-		if _, ok := w.mainMedian(s.Main); ok {
-			return 1
-		}
-		return 2
-	}
-	slices.SortStableFunc(s.Rows, func(a, b *row) int {
-		if c := cmp.Compare(class(a), class(b)); c != 0 {
-			return c
-		}
-		ma, _ := a.mainMedian(s.Main)
-		mb, _ := b.mainMedian(s.Main)
-		if c := cmp.Compare(ma, mb); c != 0 {
-			return c
-		}
-		return strings.Compare(a.R.Impl, b.R.Impl)
-	})
-	var ranked []*row
-	for _, w := range s.Rows {
-		if _, ok := w.mainMedian(s.Main); ok && !w.Failed && !w.Unverified {
-			ranked = append(ranked, w)
-		}
-	}
-	slices.SortStableFunc(ranked, func(a, b *row) int {
-		ma, _ := a.mainMedian(s.Main)
-		mb, _ := b.mainMedian(s.Main)
-		return cmp.Compare(ma, mb)
-	})
-	for i, w := range ranked {
-		w.Rank = i + 1
-	}
-
+	s.ratios()
+	s.order()
 	s.describeSetup()
 	return s, nil
 }
@@ -463,4 +404,71 @@ func mainPhase(phases []string) string {
 		m[p] = true
 	}
 	return bench.MainPhase(m)
+}
+
+// ratios sets each judged row's ratios to the reference and significance
+// tests, for every phase both have.
+func (s *section) ratios() {
+	for _, w := range s.Rows {
+		if w.Failed || w.Unverified || w.IsRef || s.Ref == nil {
+			continue
+		}
+		w.Ratios, w.VsRef = map[string]stats.Ratio{}, map[string]stats.Comparison{}
+		for p := range w.Sums {
+			ref, ok := s.Ref.Sums[p]
+			if !ok || ref.Median <= 0 {
+				continue
+			}
+			rt := stats.MedianRatio(w.R.Phases[p], s.Ref.R.Phases[p])
+			if !finite(rt.Ratio, rt.Lo, rt.Hi) {
+				continue // a reference phase too small to divide by
+			}
+			w.Ratios[p] = rt
+			w.VsRef[p] = stats.Compare(s.Ref.R.Phases[p], w.R.Phases[p])
+		}
+	}
+}
+
+// order sorts the rows: reference, ok rows by main-phase median, then
+// unverified and failed rows; and ranks the ok ones (1 the fastest).
+func (s *section) order() {
+	class := func(w *row) int {
+		switch {
+		case w.IsRef:
+			return 0
+		case w.Failed:
+			return 3
+		case w.Unverified:
+			return 2
+		}
+		if _, ok := w.mainMedian(s.Main); ok {
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(s.Rows, func(a, b *row) int {
+		if c := cmp.Compare(class(a), class(b)); c != 0 {
+			return c
+		}
+		ma, _ := a.mainMedian(s.Main)
+		mb, _ := b.mainMedian(s.Main)
+		if c := cmp.Compare(ma, mb); c != 0 {
+			return c
+		}
+		return strings.Compare(a.R.Impl, b.R.Impl)
+	})
+	var ranked []*row
+	for _, w := range s.Rows {
+		if _, ok := w.mainMedian(s.Main); ok && !w.Failed && !w.Unverified {
+			ranked = append(ranked, w)
+		}
+	}
+	slices.SortStableFunc(ranked, func(a, b *row) int {
+		ma, _ := a.mainMedian(s.Main)
+		mb, _ := b.mainMedian(s.Main)
+		return cmp.Compare(ma, mb)
+	})
+	for i, w := range ranked {
+		w.Rank = i + 1
+	}
 }

@@ -33,20 +33,11 @@ func figures(secs []*section) []*figure {
 	var out []*figure
 	for i, s := range secs {
 		out = append(out, sectionFigures(s)...)
-		if i+1 < len(secs) && secs[i+1].Task == s.Task {
-			continue
-		}
-		var same []*section
-		for _, t := range secs[:i+1] {
-			if t.Task == s.Task {
-				same = append(same, t)
-			}
-		}
-		if len(same) > 1 {
-			if f := scalingFigure(same); f != nil {
+		for _, g := range taskScalings(secs, i) {
+			if f := scalingFigure(g); f != nil {
 				out = append(out, f)
 			}
-			if f := scalingRatioFigure(same); f != nil {
+			if f := scalingRatioFigure(g); f != nil {
 				out = append(out, f)
 			}
 		}

@@ -249,7 +249,8 @@ func (integerTicks) Ticks(min, max float64) []plot.Tick {
 // scalingFigure: the main-phase median of each implementation against the
 // size of the variant ("n=1000" -> 1000), log-log, for a task run at
 // several sizes. Failed points are named in the legend, not drawn.
-func scalingFigure(secs []*section) *figure {
+func scalingFigure(g scalingGroup) *figure {
+	secs := g.Secs
 	key := scalingKey(secs)
 	if key == "" {
 		return nil
@@ -317,7 +318,7 @@ func scalingFigure(secs []*section) *figure {
 	padLog(&p.X)
 	padLog(&p.Y)
 	p.Add(plotter.NewGrid())
-	return &figure{Name: slug(secs[0].Task, "scaling"), Title: title, Plot: p, W: figWidth, H: 340, Legend: leg,
+	return &figure{Name: g.slug("scaling"), Title: title, Plot: p, W: figWidth, H: 340, Legend: leg,
 		Caption: fmt.Sprintf("Median %s time of each implementation at each %s, with its 95%% interval; "+
 			"failed results are named in the legend and not drawn.", phase, key)}
 }

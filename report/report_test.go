@@ -514,3 +514,40 @@ func TestWidenNarrowRange(t *testing.T) {
 	widenNarrowRange(&lo, &hi)
 	assert.Equal(t, []float64{0, 0}, []float64{lo, hi}, "zero stays zero (gonum pads it)")
 }
+
+// A task whose sweep varies two things (llm/gpt2: prompt_len and batch)
+// gets one scaling table and one pair of figures per key, each named by it.
+func TestScalingPerVariantKey(t *testing.T) {
+	var rs []*bench.Result
+	for _, r := range load(t, "run1") {
+		if r.Task != "classical/kmeans" {
+			continue
+		}
+		c := *r
+		_, n, _ := strings.Cut(r.Variant, "=")
+		c.Variant = "batch=" + n
+		rs = append(rs, r, &c)
+	}
+	require.NotEmpty(t, rs)
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, rs, Markdown))
+	md := b.String()
+	assert.Contains(t, md, "## classical/kmeans by n scaling (fit median, ratio to the reference)")
+	assert.Contains(t, md, "## classical/kmeans by batch scaling (fit median, ratio to the reference)")
+	assert.NotContains(t, md, "## classical/kmeans scaling")
+	secs, err := build(rs)
+	require.NoError(t, err)
+	var names []string
+	for _, f := range figures(secs) {
+		names = append(names, f.Name)
+	}
+	for _, want := range []string{"classical-kmeans-n-scaling", "classical-kmeans-n-scaling-ratio",
+		"classical-kmeans-batch-scaling", "classical-kmeans-batch-scaling-ratio"} {
+		assert.Contains(t, names, want)
+	}
+	// Each table holds only its key's variants.
+	i := strings.Index(md, "## classical/kmeans by batch scaling")
+	table, _, _ := strings.Cut(md[i:], "\n\n## ")
+	assert.Contains(t, table, "batch=1000")
+	assert.NotContains(t, table, "| n=1000")
+}

@@ -18,7 +18,8 @@ import (
 // implementation's distance from the reference grows or shrinks with the
 // size of the work, which the log-log time plot hides. nil when the
 // variants are not one numeric key, or no variant has a ratio.
-func scalingRatioFigure(secs []*section) *figure {
+func scalingRatioFigure(g scalingGroup) *figure {
+	secs := g.Secs
 	key := scalingKey(secs)
 	if key == "" {
 		return nil
@@ -68,8 +69,68 @@ func scalingRatioFigure(secs []*section) *figure {
 	pad := 0.05 * (hi - lo + 0.1)
 	p.Y.Min, p.Y.Max = lo-pad, hi+pad
 	p.Add(plotter.NewGrid())
-	return &figure{Name: slug(secs[0].Task, "scaling-ratio"), Title: title, Plot: p, W: figWidth, H: 340, Legend: leg,
+	return &figure{Name: g.slug("scaling-ratio"), Title: title, Plot: p, W: figWidth, H: 340, Legend: leg,
 		Caption: fmt.Sprintf("Median %s time of each implementation divided by %s's at the same %s (no interval: "+
 			"see each variant's section for it and the significance test); the dotted line is parity with the reference. "+
 			"Failed results and variants without an ok reference have no point.", phase, ref, key)}
+}
+
+// scalingGroup is a group of one task's sections that gets a scaling table
+// and plots: those whose variants share a key ("batch" of "batch=8"), when
+// there are several. A task whose sweep varies two things (llm/gpt2: prompt
+// length and batch) has one group per key.
+type scalingGroup struct {
+	Secs []*section
+	Key  string // the variants' key when the task has several groups, else ""
+}
+
+// slug is the id of the group's table or figure kind ("scaling"): the
+// task's, with the key when the task has several groups.
+func (g scalingGroup) slug(kind string) string {
+	if g.Key == "" {
+		return slug(g.Secs[0].Task, kind)
+	}
+	return slug(g.Secs[0].Task, g.Key, kind)
+}
+
+// title is the heading of the group's scaling table.
+func (g scalingGroup) title(phase string) string {
+	task := g.Secs[0].Task
+	if g.Key != "" {
+		task += " by " + g.Key
+	}
+	return scalingTitle(task, phase)
+}
+
+// taskScalings are the scaling groups to show after section i of secs (in
+// page order): none unless i is its task's last section.
+func taskScalings(secs []*section, i int) []scalingGroup {
+	task := secs[i].Task
+	if i+1 < len(secs) && secs[i+1].Task == task {
+		return nil
+	}
+	var keys []string
+	byKey := map[string][]*section{}
+	for _, s := range secs[:i+1] {
+		if s.Task != task {
+			continue
+		}
+		k, _, _ := strings.Cut(s.Variant, "=")
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], s)
+	}
+	var out []scalingGroup
+	for _, k := range keys {
+		if len(byKey[k]) < 2 {
+			continue
+		}
+		g := scalingGroup{Secs: byKey[k]}
+		if len(keys) > 1 {
+			g.Key = k
+		}
+		out = append(out, g)
+	}
+	return out
 }

@@ -88,16 +88,8 @@ func writeMarkdown(w io.Writer, results []*bench.Result, secs []*section) error 
 	}
 	for i, s := range secs {
 		writeSection(e, s)
-		if i+1 == len(secs) || secs[i+1].Task != s.Task {
-			var same []*section
-			for _, t := range secs[:i+1] {
-				if t.Task == s.Task {
-					same = append(same, t)
-				}
-			}
-			if len(same) > 1 {
-				writeScaling(e, same)
-			}
+		for _, g := range taskScalings(secs, i) {
+			writeScaling(e, g)
 		}
 	}
 	writeLimits(e, results)
@@ -327,9 +319,9 @@ func join(name, version string) string {
 
 // writeScaling prints the main-phase median of each implementation (rows)
 // for each variant (columns) of one task, with its ratio to the reference.
-func writeScaling(e *errWriter, secs []*section) {
-	phase, header, rows := scalingTable(secs)
-	e.printf("\n## %s\n\n", scalingTitle(secs[0].Task, phase))
+func writeScaling(e *errWriter, g scalingGroup) {
+	phase, header, rows := scalingTable(g.Secs)
+	e.printf("\n## %s\n\n", g.title(phase))
 	e.table(header, rows)
 }
 

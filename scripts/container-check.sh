@@ -101,8 +101,15 @@ if [ ! -f "$base_tar" ]; then
   tar -C "$TMP/rootfs" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
   rm -rf "$TMP/rootfs"
 fi
-"$DOCKER" import "$base_tar" "mlbench-standin-base:$SUITE" >/dev/null
-say "stand-in base: mlbench-standin-base:$SUITE imported"
+# Imported once per rootfs: a new import is a new image id, and the layer
+# cache of every later step would miss.
+BASE="mlbench-standin-base:$SUITE-$(sha256sum "$base_tar" | cut -c1-12)"
+if "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
+  say "stand-in base: $BASE (imported before)"
+else
+  "$DOCKER" import "$base_tar" "$BASE" >/dev/null
+  say "stand-in base: $BASE imported"
+fi
 
 # ---- the toolchains, served locally ----
 gover=$(go env GOVERSION)
@@ -136,7 +143,7 @@ done
 say "docker build -f Dockerfile.cuda (legacy builder, --network host; long: the whole ./build.sh --cuda)"
 start=$(date +%s)
 if ! "$DOCKER" build --network host -f "$ROOT/Dockerfile.cuda" -t "$IMAGE" \
-  --build-arg "BASE_IMAGE=mlbench-standin-base:$SUITE" \
+  --build-arg "BASE_IMAGE=$BASE" \
   --build-arg "GO_URL=http://127.0.0.1:$port/$(basename "$go_tar")" \
   --build-arg "GO_SHA256=$(sha256sum "$go_tar" | cut -d' ' -f1)" \
   --build-arg "RUST_URL=http://127.0.0.1:$port/$(basename "$rust_tar")" \

@@ -254,26 +254,38 @@ class Generation:
     margins: list  # per generated id: its logit minus the runner-up's (a near tie is below 1e-4)
 
 
-def top2_margin(logits):
-    """Largest minus second-largest logit (0 when the two are tied), in float64."""
-    v = logits.detach().float().cpu().numpy() if hasattr(logits, "detach") else np.asarray(logits)
-    a, b = np.partition(v.astype(np.float64).ravel(), -2)[-2:]
-    return float(b - a)
+def host(a):
+    """A numpy array or torch tensor as a numpy array: no copy unless it is on a device."""
+    return a.detach().cpu().numpy() if hasattr(a, "detach") else a
 
 
-def generate(step, prompt_ids, new_tokens, sync=None):
-    """Greedy decoding of exactly new_tokens ids with a cache.
+def top2_margins(logits):
+    """Per row of [B, vocab] numpy logits: largest minus second-largest logit (0 when tied), in float64."""
+    top = np.partition(logits.astype(np.float64), -2, axis=-1)[:, -2:]
+    return (top[:, 1] - top[:, 0]).tolist()
 
-    step(ids, past) -> (logits of the last position, past): ids a list of token ids, past None
-    for the prompt; logits a 1-D numpy array or torch tensor (argmax: first maximum)."""
+
+def generate_batch(step, prompts, new_tokens, sync=None):
+    """Greedy decoding of exactly new_tokens ids for B prompts of one length at once, with a cache.
+
+    step(ids, past) -> (logits of the last position, past): ids int64 [B, n] (the prompts, then
+    the B previous ids as [B, 1]), past None for the prompts; logits [B, vocab] as a numpy array
+    or torch tensor (per row argmax: the first maximum, i.e. ties to the lowest id).
+    One Generation per row, in order; their ttft and per_token are the batch's clocks (each step
+    from feeding the ids until all B next ids are on the host), shared."""
     clock = time.perf_counter
-    tokens, per_token, probe, margins, past, ids = [], [], [], [], None, list(prompt_ids)
+    ids = np.asarray(prompts, dtype=np.int64)
+    if ids.ndim != 2:
+        raise ValueError(f"prompts: shape {list(ids.shape)}: want [batch, length]")
+    rows = len(ids)
+    tokens, probes, margins = [[] for _ in range(rows)], [[] for _ in range(rows)], [[] for _ in range(rows)]
+    per_token, past = [], None
     for n in range(new_tokens):
         if sync:
             sync()
         t0 = clock()
         logits, past = step(ids, past)
-        token = int(logits.argmax())
+        ids = host(logits.argmax(-1))[:, None]  # the B next ids, [B, 1]
         if sync:
             sync()
         dt = clock() - t0
@@ -281,16 +293,23 @@ def generate(step, prompt_ids, new_tokens, sync=None):
             ttft = dt
         else:
             per_token.append(dt)
+        out = host(logits)  # after the clock: a device's logits come to the host for the probes only
         if n < PROBE_STEPS:
-            probe.append([float(v) for v in logits[:PROBE_VOCAB].tolist()])
-        margins.append(top2_margin(logits))
-        tokens.append(token)
-        ids = [token]
-    return Generation(tokens, ttft, per_token, probe, margins)
+            for b, row in enumerate(out[:, :PROBE_VOCAB].tolist()):
+                probes[b].append(row)
+        for b, (token, margin) in enumerate(zip(ids[:, 0].tolist(), top2_margins(out))):
+            tokens[b].append(token)
+            margins[b].append(margin)
+    return [Generation(tokens[b], ttft, per_token, probes[b], margins[b]) for b in range(rows)]
+
+
+def generate(step, prompt_ids, new_tokens, sync=None):
+    """Greedy decoding of one prompt (a list of ids): generate_batch with one row."""
+    return generate_batch(step, [prompt_ids], new_tokens, sync)[0]
 
 
 def gpt2(spec, result, tokenizer, step, sync=None):
-    """Runs the gpt2 workload with step as in generate()."""
+    """Runs the gpt2 workload with step as in generate_batch()."""
     if "prompt_ids" in spec["inputs"]:
         return llm_sweep.gpt2(spec, result, step, sync)  # --size sweep: fixed token ids
     new_tokens, limit = common.param_int(spec, "new_tokens"), common.param_int(spec, "limit")

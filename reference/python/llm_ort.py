@@ -55,29 +55,36 @@ def gpt2(spec, result):
     with result.time("load"):
         tokenizer = llm_common.load_tokenizer(spec["inputs"]["tokenizer"])
         sess = session(spec)
-    with open(os.path.join(spec["inputs"]["model_dir"], "config.json")) as f:
+    llm_common.gpt2(spec, result, tokenizer, gpt2_step(sess, spec["inputs"]["model_dir"]))
+    return sess
+
+
+def gpt2_step(sess, model_dir):
+    """The step of llm_common.generate_batch: int64 ids [B, n] in, the last position's logits [B, vocab]
+    and the present.* outputs (as the next past_key_values.* inputs) out."""
+    with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
     heads, head_dim = config["n_head"], config["n_embd"] // config["n_head"]
     past_names = [i.name for i in sess.get_inputs() if i.name.startswith("past_key_values.")]
     outputs = ["logits"] + [n.replace("past_key_values.", "present.") for n in past_names]
 
     def step(ids, past):
-        if past is None:  # the prompt: an empty cache
-            past = {n: np.zeros((1, heads, 0, head_dim), dtype=np.float32) for n in past_names}
+        b, n = ids.shape
+        if past is None:  # the prompts: an empty cache of batch B
+            past = {name: np.zeros((b, heads, 0, head_dim), dtype=np.float32) for name in past_names}
         n_past = past[past_names[0]].shape[2]
         logits, *present = sess.run(
             outputs,
             {
-                "input_ids": np.array([ids], dtype=np.int64),
-                "attention_mask": np.ones((1, n_past + len(ids)), dtype=np.int64),
-                "position_ids": np.arange(n_past, n_past + len(ids), dtype=np.int64)[None],
+                "input_ids": ids,
+                "attention_mask": np.ones((b, n_past + n), dtype=np.int64),
+                "position_ids": np.tile(np.arange(n_past, n_past + n, dtype=np.int64), (b, 1)),
                 **past,
             },
         )
-        return logits[0, -1], dict(zip(past_names, present))
+        return logits[:, -1], dict(zip(past_names, present))
 
-    llm_common.gpt2(spec, result, tokenizer, step)
-    return sess
+    return step
 
 
 def run(spec):

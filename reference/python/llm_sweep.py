@@ -6,7 +6,8 @@ Instead of tokenizing SQuAD or the prompts file, the model runs on fixed token i
 - bert-qa: inputs `ids` and `token_type_ids`, int64 [rows, seq_len]; one forward per row, timed
   as phase "model" (attention mask all ones: no padding);
 - gpt2: input `prompt_ids`, int64 [rows, prompt_len]; greedy generation of new_tokens ids per
-  row with llm_common.generate, timed as ttft and per_token.
+  row with llm_common.generate_batch, param batch (missing: 1) rows at a time, timed as ttft and
+  per_token (one step of the whole batch).
 
 Probes as in the main workloads (start/end logits of the first positions; the first steps'
 logits and the generated ids), so parity holds per variant.
@@ -56,27 +57,36 @@ def bert_qa(spec, result, run_window, sync=None):
 
 
 def gpt2(spec, result, step, sync=None):
-    """The gpt2 sweep with step as in llm_common.generate()."""
+    """The gpt2 sweep with step as in llm_common.generate_batch(): the rows in consecutive batches of
+    param batch (missing: 1) rows, every batch generated in every rep; warm-up on the first batch;
+    the probes from the first rep's first batch, its rows in order."""
     new_tokens, prompt_len = common.param_int(spec, "new_tokens"), common.param_int(spec, "prompt_len")
+    batch = common.param_int(spec, "batch") if spec["params"].get("batch") is not None else 1
     if new_tokens < 1:
         raise ValueError(f"new_tokens {new_tokens}: want >= 1")
+    if batch < 1:
+        raise ValueError(f"batch {batch}: want >= 1")
     prompts = rows(spec, "prompt_ids", prompt_len)
+    if len(prompts) % batch:
+        raise ValueError(f"input prompt_ids: {len(prompts)} rows is not a multiple of batch {batch}")
+    batches = [prompts[i : i + batch] for i in range(0, len(prompts), batch)]
     for _ in range(llm_common.warmups(spec)):
-        llm_common.generate(step, prompts[0].tolist(), new_tokens, sync)
+        llm_common.generate_batch(step, batches[0], new_tokens, sync)
     first, gen_time, generated = None, 0.0, 0
     for _ in range(int(spec["reps"])):
-        for p in prompts:
-            g = llm_common.generate(step, p.tolist(), new_tokens, sync)
+        for ids in batches:
+            gens = llm_common.generate_batch(step, ids, new_tokens, sync)
+            g = gens[0]  # the clocks are the batch's
             result.add("ttft", g.ttft)
             for dt in g.per_token:
                 result.add("per_token", dt)
-            first = first or g
+            first = first or gens
             gen_time += g.ttft + sum(g.per_token)
-            generated += len(g.tokens)
+            generated += sum(len(r.tokens) for r in gens)
     result.metric("tokens_per_s", generated / gen_time)
     result.metric("ttft_p50", llm_common.percentile(result["phases"]["ttft"], 50))
     if result["phases"].get("per_token"):
         result.metric("per_token_p50", llm_common.percentile(result["phases"]["per_token"], 50))
-    result.probe("gen_logits", [v for row in first.logits for v in row])
-    result.probe("tokens", first.tokens)
-    result["params"].update(new_tokens=new_tokens, prompt_len=prompt_len, rows=len(prompts), eos_stops=False)
+    result.probe("gen_logits", [v for r in first for row in r.logits for v in row])
+    result.probe("tokens", [t for r in first for t in r.tokens])
+    result["params"].update(new_tokens=new_tokens, prompt_len=prompt_len, rows=len(prompts), batch=batch, eos_stops=False)

@@ -40,12 +40,20 @@ def gpt2(spec, result, device, sync):
         model = GPT2LMHeadModel.from_pretrained(spec["inputs"]["model_dir"], attn_implementation=ATTENTION)
         model.to(device).eval()
 
-    def step(ids, cache):
-        # cache None: the prompt; the model starts a DynamicCache and returns it.
-        out = model(input_ids=torch.tensor([ids], device=device), cache=cache, use_cache=True)
-        return out.logits[0, -1], out.cache
+    llm_common.gpt2(spec, result, tokenizer, gpt2_step(model, device), sync)
 
-    llm_common.gpt2(spec, result, tokenizer, step, sync)
+
+def gpt2_step(model, device):
+    """The step of llm_common.generate_batch: int64 ids [B, n] in, the last position's logits [B, vocab]
+    and the model's cache out (no attention mask, no position ids: every row has the same length, so
+    the model's defaults, all ones and past..past+n-1, are the contract's)."""
+
+    def step(ids, cache):
+        # cache None: the prompts; the model starts a DynamicCache of batch B and returns it.
+        out = model(input_ids=torch.from_numpy(ids).to(device), cache=cache, use_cache=True)
+        return out.logits[:, -1], out.cache
+
+    return step
 
 
 def run(spec):
@@ -60,7 +68,7 @@ def run(spec):
     result["notes"] += [
         (
             f"torch {torch.__version__}, torch.set_num_threads({spec['threads']}), torch.inference_mode(), "
-            f"attn_implementation={ATTENTION!r}, float32, batch 1"
+            f"attn_implementation={ATTENTION!r}, float32, batch 1 (the gpt2 sweep: param batch)"
         ),
         (
             "bert-qa: one forward per window; gpt2: the model called step by step with use_cache=True and "

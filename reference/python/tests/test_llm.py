@@ -217,11 +217,11 @@ def test_generate_bookkeeping():
     # A fake model whose next token is (last + 1) % 300, with a tie at 0 that argmax breaks low.
     calls = []
 
-    def step(ids, past):
-        calls.append((list(ids), past))
-        logits = np.zeros(300, np.float32)
-        logits[(ids[-1] + 1) % 300] = 1
-        return logits, (past or 0) + len(ids)
+    def step(ids, past):  # batched (llm_common.generate_batch): ids [1, n], logits [1, 300]
+        calls.append((ids[0].tolist(), past))
+        logits = np.zeros((1, 300), np.float32)
+        logits[0, (ids[0, -1] + 1) % 300] = 1
+        return logits, (past or 0) + ids.shape[1]
 
     g = llm_common.generate(step, [7, 298], 4)
     assert g.tokens == [299, 0, 1, 2]
