@@ -84,6 +84,9 @@ pub fn batch(spec: &Spec) -> Res<usize> {
 pub fn gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce() -> Res<(Tokenizer, M)>) -> Res<()> {
     let new_tokens = param(spec, "new_tokens", 0)?;
     let prompt_len = spec.usize("prompt_len")?;
+    if new_tokens < 1 {
+        return Err(format!("new_tokens {new_tokens}: want >= 1").into());
+    }
     let batch = batch(spec)?;
     let ids = rows(spec, "prompt_ids", prompt_len)?;
     gpt2_rows(spec, result, &ids, batch, new_tokens, load)
@@ -225,6 +228,9 @@ mod tests {
             assert_eq!(e, format!("input prompt_ids: {rows} rows is not a multiple of batch {b}"));
             assert!(!result.phases.contains_key("load"), "checked before loading");
         }
+        let s = spec(json!({"prompt_len": 3, "batch": 2}), 0, 1);
+        let e = gpt2(&s, &mut Result::new(&s, "fake", "0"), || Ok((tokenizer(), fake().0))).unwrap_err().to_string();
+        assert_eq!(e, "new_tokens 0: want >= 1");
     }
 
     /// Every batch size: consecutive batches of B rows, the phases and
