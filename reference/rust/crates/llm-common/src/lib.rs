@@ -3,9 +3,8 @@
 //! EM/F1 and percentiles (`qa`), and the two workload loops. A framework
 //! supplies a [`QaModel`] (one window → start and end logits) and a
 //! [`CausalLm`] (one step of a batch of rows with its own KV cache → each
-//! row's next greedy id); the
-//! loops here do the timing, the metrics and the probes exactly as
-//! reference/python/llm_common.py and llm/task.go do.
+//! row's next greedy id); the loops here do the timing, the metrics and the
+//! probes exactly as reference/python/llm_common.py and llm/task.go do.
 
 pub mod qa;
 pub mod sweep;
