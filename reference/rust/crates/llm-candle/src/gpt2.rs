@@ -1,14 +1,15 @@
 //! GPT-2 (transformers' GPT2LMHeadModel) written with candle-nn, as
 //! models/gpt2.go: wte + wpe, pre-norm blocks (ln_1 → attention with a KV
 //! cache → c_proj, ln_2 → c_fc → GELU → c_proj), ln_f, logits = h @ wte^T
-//! (lm_head is tied to transformer.wte.weight and not stored). Batch 1: the
-//! batch dimension is dropped, activations are [T, n_embd], q/k/v [H, T, D].
+//! (lm_head is tied to transformer.wte.weight and not stored). A batch of B
+//! equally long rows: activations are [B T, n_embd] (row after row), q/k/v
+//! [B H, T, D].
 
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::kv_cache::KvCache;
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use mlbench_common::Res;
-use mlbench_llm::CausalLm;
+use mlbench_llm::{row_len, CausalLm};
 use serde_json::Value;
 use std::path::Path;
 
@@ -103,7 +104,9 @@ pub struct Gpt2 {
     ln_f: LayerNorm,
     /// Past length: the positions already in every block's cache.
     past: usize,
-    /// The last step's last-position logits [vocab].
+    /// The rows of the cache (the last prompt's).
+    rows: usize,
+    /// The last step's last-position logits [rows, vocab].
     last: Option<Tensor>,
     device: Device,
 }
@@ -149,22 +152,29 @@ impl Gpt2 {
                     c_fc: conv1d(e, c.n_inner, vb.pp("mlp.c_fc"))?,
                     mlp_proj: conv1d(c.n_inner, e, vb.pp("mlp.c_proj"))?,
                     scale,
-                    // [H, T, D] along T; the whole n_positions is allocated
+                    // [B H, T, D] along T; the whole n_positions is allocated
                     // (zeroed lazily by the OS) at a prompt, so it never grows.
                     cache: KvCache::new(1, c.n_positions),
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         let ln_f = layer_norm(e, c.layer_norm_epsilon, vb.pp("ln_f"))?;
-        Ok(Gpt2 { config, wte, wpe, blocks, ln_f, past: 0, last: None, device })
+        Ok(Gpt2 { config, wte, wpe, blocks, ln_f, past: 0, rows: 0, last: None, device })
     }
 
-    /// Feeds ids at positions past..past+T: logits [T, vocab] for every fed
-    /// position; every block's cache grows by T.
+    /// [`Gpt2::forward_rows`] of one row: logits [T, vocab].
     pub fn forward(&mut self, ids: &[u32]) -> Res<Tensor> {
-        let (t, past) = (ids.len(), self.past);
-        if t == 0 {
-            return Err("gpt2: no ids".into());
+        Ok(self.forward_rows(ids, 1)?.squeeze(0)?)
+    }
+
+    /// Feeds `rows` rows of T ids each (row-major) at positions past..past+T
+    /// of every row: logits [rows, T, vocab] for every fed position; every
+    /// block's cache grows by T. After a reset `rows` is free; until the next,
+    /// every call has the same.
+    pub fn forward_rows(&mut self, ids: &[u32], rows: usize) -> Res<Tensor> {
+        let (t, past) = (row_len(ids, rows)?, self.past);
+        if past > 0 && rows != self.rows {
+            return Err(format!("gpt2: a step of {rows} rows on a cache of {}", self.rows).into());
         }
         if past + t > self.config.n_positions {
             return Err(format!("gpt2: {} positions exceed n_positions {}", past + t, self.config.n_positions).into());
@@ -172,7 +182,7 @@ impl Gpt2 {
         let (h_n, e) = (self.config.n_head, self.config.n_embd);
         let d = e / h_n;
         let ids_t = Tensor::new(ids, &self.device)?;
-        let pos: Vec<u32> = (past as u32..(past + t) as u32).collect();
+        let pos: Vec<u32> = (0..rows).flat_map(|_| past as u32..(past + t) as u32).collect();
         let pos_t = Tensor::new(&pos[..], &self.device)?;
         let mut h = (self.wte.forward(&ids_t)? + self.wpe.forward(&pos_t)?)?;
         // Causal mask for a multi-token step: position past+i sees 0..=past+i.
@@ -188,17 +198,18 @@ impl Gpt2 {
         for b in &mut self.blocks {
             // Attention.
             let a = b.ln_1.forward(&h)?;
-            let qkv = b.c_attn.forward(&a)?; // [T, 3E]
-            let heads =
-                |i: usize| -> candle_core::Result<Tensor> { qkv.narrow(1, i * e, e)?.reshape((t, h_n, d))?.transpose(0, 1)?.contiguous() };
-            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?); // [H, T, D]
-            let (k, v) = b.cache.append(&k, &v)?; // [H, past+T, D], views of the cache
-            let mut scores = (q.matmul(&k.t()?)? * b.scale)?; // [H, T, past+T]
+            let qkv = b.c_attn.forward(&a)?; // [B T, 3E]
+            let heads = |i: usize| -> candle_core::Result<Tensor> {
+                qkv.narrow(1, i * e, e)?.reshape((rows, t, h_n, d))?.transpose(1, 2)?.contiguous()?.reshape((rows * h_n, t, d))
+            };
+            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?); // [B H, T, D]
+            let (k, v) = b.cache.append(&k, &v)?; // [B H, past+T, D], views of the cache
+            let mut scores = (q.matmul(&k.t()?)? * b.scale)?; // [B H, T, past+T]
             if let Some(m) = &mask {
                 scores = scores.broadcast_add(m)?;
             }
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let y = probs.matmul(&v)?.transpose(0, 1)?.contiguous()?.reshape((t, e))?; // [T, E]
+            let y = probs.matmul(&v)?.reshape((rows, h_n, t, d))?.transpose(1, 2)?.contiguous()?.reshape((rows * t, e))?; // [B T, E]
             h = (h + b.attn_proj.forward(&y)?)?;
             // MLP.
             let f = b.c_fc.forward(&b.ln_2.forward(&h)?)?;
@@ -206,9 +217,10 @@ impl Gpt2 {
             h = (h + b.mlp_proj.forward(&f)?)?;
         }
         self.past += t;
+        self.rows = rows;
         let h = self.ln_f.forward(&h)?;
         // Tied lm_head: h @ wte^T, every position.
-        Ok(h.matmul(&self.wte.embeddings().t()?)?)
+        Ok(h.matmul(&self.wte.embeddings().t()?)?.reshape((rows, t, self.config.vocab_size))?)
     }
 }
 
@@ -222,18 +234,19 @@ impl CausalLm for Gpt2 {
         Ok(())
     }
 
-    fn step(&mut self, ids: &[u32]) -> Res<u32> {
-        let logits = self.forward(ids)?;
-        let last = logits.get(ids.len() - 1)?; // [vocab]
-                                               // candle's CPU argmax keeps the first maximum (a strict comparison): ties → lowest id.
-        let id = last.argmax(D::Minus1)?.to_scalar::<u32>()?;
+    fn step_rows(&mut self, ids: &[u32], rows: usize) -> Res<Vec<u32>> {
+        let logits = self.forward_rows(ids, rows)?;
+        let t = logits.dim(1)?;
+        let last = logits.narrow(1, t - 1, 1)?.squeeze(1)?; // [rows, vocab]
+                                                            // candle's CPU argmax keeps the first maximum (a strict comparison): ties → lowest id.
+        let next = last.argmax(D::Minus1)?.to_vec1::<u32>()?;
         self.last = Some(last);
-        Ok(id)
+        Ok(next)
     }
 
-    fn last_logits(&mut self, n: usize) -> Res<Vec<f32>> {
+    fn last_logits_rows(&mut self, n: usize) -> Res<Vec<Vec<f32>>> {
         let last = self.last.as_ref().ok_or("gpt2: no step yet")?;
-        let n = n.min(last.dim(0)?);
-        Ok(last.narrow(0, 0, n)?.to_vec1::<f32>()?)
+        let n = n.min(last.dim(1)?);
+        Ok(last.narrow(1, 0, n)?.to_vec2::<f32>()?)
     }
 }

@@ -1,5 +1,6 @@
 //! rust-candle: the llm/bert-qa and llm/gpt2 workloads of docs/LLM.md on
-//! candle (CPU, float32, batch 1): candle-transformers' BertModel with a
+//! candle (CPU, float32, batch 1; the gpt2 sweep: its batch param):
+//! candle-transformers' BertModel with a
 //! candle_nn::Linear QA head, and GPT-2 written with candle-nn (`gpt2`; the
 //! candle-transformers crate has none). The workload loops, timing, metrics
 //! and probes are mlbench-llm's (shared with rust-ort and rust-tch).
@@ -162,7 +163,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
     result.params.insert("dtype".into(), json!("float32"));
     result.notes.push(format!(
         "candle {FRAMEWORK_VERSION} (candle-core, candle-nn, candle-transformers), CPU, no mkl/accelerate (candle's gemm \
-         crate), float32, batch 1, no gradients tracked (plain tensors, no Var); threads: RAYON_NUM_THREADS = \
+         crate), float32, batch 1 (gpt2 sweep: params.batch rows per generation), no gradients tracked (plain tensors, no Var); threads: RAYON_NUM_THREADS = \
          CANDLE_NUM_THREADS = {} set in-process before first use (they size gemm's and candle's rayon pools); weights \
          mmaped from model.safetensors with VarBuilder::from_mmaped_safetensors; tokenizers crate {TOKENIZERS_CRATE_VERSION} \
          (byte offsets)",

@@ -168,3 +168,11 @@ fn sweeps_match_python() {
         check_sweep(&rs, &py, task, 1e-4);
     }
 }
+
+/// Batches of 4 and of 2 rows give each row's batch-1 tokens and logits.
+#[test]
+fn gpt2_batches_match_rows() {
+    let Some(models) = models() else { return };
+    let mut m = Gpt2::load(models.join("gpt2").to_str().unwrap()).unwrap();
+    check_batches_match_rows(&mut m, 8, 1e-4);
+}

@@ -2,9 +2,9 @@
 //! (rust-ort, rust-candle, rust-tch): SQuAD order, windows, post-processing,
 //! EM/F1 and percentiles (`qa`), and the two workload loops. A framework
 //! supplies a [`QaModel`] (one window → start and end logits) and a
-//! [`CausalLm`] (one step with its own KV cache → the next greedy id); the
-//! loops here do the timing, the metrics and the probes exactly as
-//! reference/python/llm_common.py and llm/task.go do.
+//! [`CausalLm`] (one step of a batch of rows with its own KV cache → each
+//! row's next greedy id); the loops here do the timing, the metrics and the
+//! probes exactly as reference/python/llm_common.py and llm/task.go do.
 
 pub mod qa;
 pub mod sweep;
@@ -184,63 +184,125 @@ pub fn run_bert_qa<M: QaModel>(spec: &Spec, result: &mut Result, load: impl FnOn
 
 // --- llm/gpt2 ---------------------------------------------------------------------------
 
-/// A causal language model at batch 1 that keeps its own KV cache.
+/// A causal language model that keeps its own KV cache and runs a batch of
+/// rows of equal length (no padding: the attention mask is all ones).
 pub trait CausalLm {
     /// Forgets the cache: the next step is a prompt (past length 0).
     fn reset(&mut self) -> Res<()>;
-    /// Feeds ids at positions past..past+len (len > 1 only for the prompt;
-    /// logits for every fed position are computed, no last-position
-    /// shortcut), extends the cache, and returns the greedy next id: the
-    /// argmax of the last position's logits, ties → the lowest id.
-    fn step(&mut self, ids: &[u32]) -> Res<u32>;
-    /// The last step's last-position logits, vocabulary ids 0..n-1 (fewer when
-    /// the vocabulary is smaller). Called after the clock is read, for probes.
-    fn last_logits(&mut self, n: usize) -> Res<Vec<f32>>;
+    /// Feeds `rows` rows of equal length, ids row-major (`ids.len()` = rows ×
+    /// len, see [`row_len`]), at positions past..past+len of every row (len > 1
+    /// only for the prompt; logits for every fed position are computed, no
+    /// last-position shortcut), extends the cache (of batch `rows`: every step
+    /// until the next reset has the prompt's rows), and returns each row's
+    /// greedy next id: the argmax of its last position's logits, ties → the
+    /// lowest id.
+    fn step_rows(&mut self, ids: &[u32], rows: usize) -> Res<Vec<u32>>;
+    /// The last step's last-position logits of each row, vocabulary ids
+    /// 0..n-1 (fewer when the vocabulary is smaller). Called after the clock
+    /// is read, for probes.
+    fn last_logits_rows(&mut self, n: usize) -> Res<Vec<Vec<f32>>>;
+
+    /// [`CausalLm::step_rows`] on one row.
+    fn step(&mut self, ids: &[u32]) -> Res<u32> {
+        let next = self.step_rows(ids, 1)?;
+        match next[..] {
+            [id] => Ok(id),
+            _ => Err(format!("gpt2: {} next ids for 1 row", next.len()).into()),
+        }
+    }
+    /// [`CausalLm::last_logits_rows`] after a one-row step.
+    fn last_logits(&mut self, n: usize) -> Res<Vec<f32>> {
+        let mut rows = self.last_logits_rows(n)?;
+        match rows.len() {
+            1 => Ok(rows.pop().unwrap()),
+            r => Err(format!("gpt2: last_logits after a step of {r} rows").into()),
+        }
+    }
 }
 
-/// The outcome of one prompt.
+/// The length of each of `rows` rows in ids (row-major), or an error unless
+/// ids is that many non-empty rows of equal length: what a
+/// [`CausalLm::step_rows`] checks first.
+pub fn row_len(ids: &[u32], rows: usize) -> Res<usize> {
+    if rows == 0 || ids.is_empty() || !ids.len().is_multiple_of(rows) {
+        return Err(format!("gpt2: {} ids are not {rows} non-empty rows of equal length", ids.len()).into());
+    }
+    Ok(ids.len() / rows)
+}
+
+/// The outcome of one batched generation.
 pub struct Generation {
-    pub tokens: Vec<u32>,
-    /// Seconds from the start of the prompt call to the first id.
+    /// Per row, its generated ids.
+    pub tokens: Vec<Vec<u32>>,
+    /// Seconds from the start of the prompt call to the first ids of every row.
     pub ttft: f64,
-    /// Seconds per later id, from feeding the previous id to having the next.
+    /// Seconds per later step, from feeding the previous ids to having the next.
     pub per_token: Vec<f64>,
-    /// The first PROBE_STEPS positions' logits, vocabulary ids 0..PROBE_VOCAB-1.
+    /// Per row, the first PROBE_STEPS steps' logits, vocabulary ids
+    /// 0..PROBE_VOCAB-1, step-major.
     pub logits: Vec<Vec<f32>>,
 }
 
-/// Greedy decoding of exactly new_tokens ids after prompt (end-of-text does
-/// not stop it). The first clock covers resetting the cache and the prompt
-/// step; each later clock one step. Probe logits are copied after the clock.
-pub fn generate<M: CausalLm>(m: &mut M, prompt: &[u32], new_tokens: usize) -> Res<Generation> {
-    if prompt.is_empty() {
+/// Greedy decoding of exactly new_tokens ids after each of `rows` prompts of
+/// equal length (row-major in prompts) as one batch: each step feeds the rows'
+/// previous ids as [rows, 1] (end-of-text does not stop it). The first clock
+/// covers resetting the cache and the prompt step; each later clock one step,
+/// until every row's next id is on the host. Probe logits are copied after
+/// the clock.
+pub fn generate_batch<M: CausalLm>(m: &mut M, prompts: &[u32], rows: usize, new_tokens: usize) -> Res<Generation> {
+    if rows == 0 {
+        return Err("gpt2: batch 0: want >= 1".into());
+    }
+    if prompts.is_empty() {
         return Err("gpt2: empty prompt".into());
     }
+    row_len(prompts, rows)?;
     if new_tokens == 0 {
         return Err("gpt2: new_tokens 0: want >= 1".into());
     }
-    let mut g = Generation { tokens: Vec::with_capacity(new_tokens), ttft: 0.0, per_token: Vec::with_capacity(new_tokens), logits: vec![] };
-    let mut token = 0u32;
+    let mut g = Generation {
+        tokens: vec![Vec::with_capacity(new_tokens); rows],
+        ttft: 0.0,
+        per_token: Vec::with_capacity(new_tokens),
+        logits: vec![vec![]; rows],
+    };
+    let mut next = vec![];
     for n in 0..new_tokens {
         let t0 = Instant::now();
-        if n == 0 {
+        next = if n == 0 {
             m.reset()?;
-            token = m.step(prompt)?;
+            m.step_rows(prompts, rows)?
         } else {
-            token = m.step(&[token])?;
-        }
+            m.step_rows(&next, rows)?
+        };
         let dt = t0.elapsed().as_secs_f64();
         if n == 0 {
             g.ttft = dt;
         } else {
             g.per_token.push(dt);
         }
-        if n < PROBE_STEPS {
-            g.logits.push(m.last_logits(PROBE_VOCAB)?);
+        if next.len() != rows {
+            return Err(format!("gpt2: {} next ids for {rows} rows", next.len()).into());
         }
-        g.tokens.push(token);
+        if n < PROBE_STEPS {
+            let logits = m.last_logits_rows(PROBE_VOCAB)?;
+            if logits.len() != rows {
+                return Err(format!("gpt2: last logits of {} rows for {rows}", logits.len()).into());
+            }
+            for (probe, l) in g.logits.iter_mut().zip(logits) {
+                probe.extend(l);
+            }
+        }
+        for (tokens, &id) in g.tokens.iter_mut().zip(&next) {
+            tokens.push(id);
+        }
     }
     Ok(g)
+}
+
+/// [`generate_batch`] of one prompt.
+pub fn generate<M: CausalLm>(m: &mut M, prompt: &[u32], new_tokens: usize) -> Res<Generation> {
+    generate_batch(m, prompt, 1, new_tokens)
 }
 
 /// Runs llm/gpt2. `load` makes the tokenizer and the model from the spec's
@@ -275,24 +337,27 @@ pub fn run_gpt2<M: CausalLm>(spec: &Spec, result: &mut Result, load: impl FnOnce
     for _ in 0..spec.warmup {
         request(result, &prompts[0], false).map_err(|e| format!("warm-up: {e}"))?;
     }
-    timed_generations(spec, result, &prompts, |result, p| request(result, p, true))
+    timed_generations(spec, result, &prompts, "prompt", |result, p| request(result, p, true))
 }
 
-/// The timed repetitions of llm/gpt2 over prompts (`run` generates from one
-/// and records its phases), then the metrics and probes of every GPT-2
-/// result: the one loop of the workload and of its sweep.
+/// The timed repetitions of llm/gpt2 over prompts (each a prompt or a batch
+/// of them, named `what` in errors; `run` generates from one and records its
+/// phases), then the metrics and probes of every GPT-2 result: the one loop
+/// of the workload and of its sweep. The probes are the first generation's,
+/// row after row.
 pub(crate) fn timed_generations<P>(
     spec: &Spec,
     result: &mut Result,
     prompts: &[P],
+    what: &str,
     mut run: impl FnMut(&mut Result, &P) -> Res<Generation>,
 ) -> Res<()> {
     let (mut first, mut gen_time, mut generated) = (None, 0.0, 0usize);
     for _ in 0..spec.reps {
         for (k, p) in prompts.iter().enumerate() {
-            let g = run(result, p).map_err(|e| format!("prompt {k}: {e}"))?;
+            let g = run(result, p).map_err(|e| format!("{what} {k}: {e}"))?;
             gen_time += g.ttft + g.per_token.iter().sum::<f64>();
-            generated += g.tokens.len();
+            generated += g.tokens.iter().map(Vec::len).sum::<usize>();
             if first.is_none() {
                 first = Some(g);
             }
@@ -307,6 +372,6 @@ pub(crate) fn timed_generations<P>(
         result.metric("per_token_p50", v);
     }
     result.probe("gen_logits", first.logits.iter().flatten().map(|&v| v as f64));
-    result.probe("tokens", first.tokens.iter().map(|&t| t as f64));
+    result.probe("tokens", first.tokens.iter().flatten().map(|&t| t as f64));
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! <tmp>/mlbench-llm-tiny by `models.py --tiny` (which skips a model already
 //! there, so later runs take seconds).
 
+use crate::{generate, generate_batch, CausalLm};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -286,4 +287,39 @@ pub fn check_sweep(rs: &Value, reference: &Value, task: &str, tol: f64) {
     }
     let keys = |v: &Value| v["metrics"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(rs), keys(reference));
+}
+
+/// Four prompts of equal length for the batch checks (GPT-2 token ids).
+pub const BATCH_PROMPTS: [[u32; 9]; 4] = [
+    [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290],
+    [40, 1101, 257, 1310, 1110, 286, 262, 995, 13],
+    [1858, 318, 645, 1295, 588, 1363, 11, 645, 1295],
+    [50256, 0, 50255, 13, 13, 13, 198, 198, 764],
+];
+
+/// Greedy generation of the [`BATCH_PROMPTS`] rows as consecutive batches
+/// of 4 and of 2 against each row's batch-1 generation: for every row the same
+/// new_tokens ids and probe logits (the first PROBE_STEPS steps) within tol.
+/// Returns the largest difference.
+pub fn check_batches_match_rows<M: CausalLm>(m: &mut M, new_tokens: usize, tol: f64) -> f64 {
+    let singles: Vec<_> = BATCH_PROMPTS.iter().map(|p| generate(m, p, new_tokens).unwrap()).collect();
+    let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    let mut worst = 0f64;
+    for b in [4, 2] {
+        for (k, rows) in BATCH_PROMPTS.chunks(b).enumerate() {
+            let ids: Vec<u32> = rows.iter().flatten().copied().collect();
+            let g = generate_batch(m, &ids, b, new_tokens).unwrap();
+            assert_eq!((g.tokens.len(), g.logits.len(), g.per_token.len()), (b, b, new_tokens - 1), "batch {b}: shapes");
+            for r in 0..b {
+                let one = &singles[k * b + r];
+                assert_eq!(g.tokens[r], one.tokens[0], "batch {b}, row {}: tokens", k * b + r);
+                assert!(!one.logits[0].is_empty(), "no probe logits");
+                let d = max_abs(&wide(&g.logits[r]), &wide(&one.logits[0])); // (asserts equal lengths)
+                assert!(d <= tol, "batch {b}, row {}: probe logits differ by {d} > {tol}", k * b + r);
+                worst = worst.max(d);
+            }
+        }
+    }
+    eprintln!("batches of 4 and 2 vs batch 1: the same tokens, probe logits max abs diff {worst:e}");
+    worst
 }

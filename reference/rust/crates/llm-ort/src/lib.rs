@@ -6,7 +6,9 @@
 pub mod libpath;
 
 use mlbench_common::{Res, Result, Spec};
-use mlbench_llm::{argmax, check_task, config_usize, load_tokenizer, read_config, run_bert_qa, run_gpt2, CausalLm, QaModel, Window};
+use mlbench_llm::{
+    argmax, check_task, config_usize, load_tokenizer, read_config, row_len, run_bert_qa, run_gpt2, CausalLm, QaModel, Window,
+};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Tensor, TensorRef};
@@ -30,7 +32,7 @@ fn providers(spec: &Spec) -> Vec<&'static str> {
 /// One session as every language makes it: intra-op threads = spec.threads,
 /// inter-op 1, sequential, ORT_ENABLE_ALL; the CUDA EP first on cuda (an error
 /// when this ONNX Runtime lacks it or it fails to register).
-fn session(spec: &Spec, env: &ort::environment::Environment) -> Res<Session> {
+pub fn session(spec: &Spec, env: &ort::environment::Environment) -> Res<Session> {
     let model = Path::new(spec.input("model_dir")?).join("model.onnx");
     let mut b = Session::builder(env)?
         .with_intra_threads(spec.threads)
@@ -82,7 +84,8 @@ pub fn run(spec: &Spec) -> Res<Result> {
         "onnxruntime {version} ({}) through the ort crate {ORT_CRATE_VERSION} (load-dynamic, api-30), {}, \
          intra_op_num_threads={}, inter_op_num_threads=1, sequential, ORT_ENABLE_ALL; tokenizers crate \
          {TOKENIZERS_CRATE_VERSION} (byte offsets); inputs borrowed from Rust vectors, outputs copied out \
-         (gpt2: the present.* outputs fed back as past_key_values.* without copies)",
+         (gpt2: the present.* outputs fed back as past_key_values.* without copies; the sweep: params.batch \
+         rows per generation, one [batch, len] run per step)",
         lib.display(),
         prov[0],
         spec.threads
@@ -119,7 +122,7 @@ impl QaModel for BertQa {
 // --- llm/gpt2 ---------------------------------------------------------------------------
 
 /// GPT-2 with the KV cache as the flat past_key_values.* inputs and present.*
-/// outputs of docs/LLM.md.
+/// outputs of docs/LLM.md, at the batch of the last prompt.
 pub struct Gpt2 {
     pub sess: Session,
     pub heads: usize,
@@ -129,8 +132,14 @@ pub struct Gpt2 {
     pub present_names: Vec<String>,
     past: Vec<DynValue>,
     n_past: usize,
-    /// The last step's logits output [1, len, vocab] and its len.
+    /// The rows of the cache (the last prompt's).
+    rows: usize,
+    /// The last step's logits output [rows, len, vocab] and its len.
     logits: Option<(DynValue, usize)>,
+    /// The input_ids, attention_mask and position_ids of a step, reused.
+    ids: Vec<i64>,
+    mask: Vec<i64>,
+    pos: Vec<i64>,
 }
 
 impl Gpt2 {
@@ -143,35 +152,58 @@ impl Gpt2 {
         let past_names: Vec<String> =
             sess.inputs().iter().map(|i| i.name().to_string()).filter(|n| n.starts_with("past_key_values.")).collect();
         let present_names = past_names.iter().map(|n| n.replacen("past_key_values.", "present.", 1)).collect();
-        Ok(Gpt2 { sess, heads, head_dim: embd / heads, past_names, present_names, past: vec![], n_past: 0, logits: None })
+        Ok(Gpt2 {
+            sess,
+            heads,
+            head_dim: embd / heads,
+            past_names,
+            present_names,
+            past: vec![],
+            n_past: 0,
+            rows: 0,
+            logits: None,
+            ids: vec![],
+            mask: vec![],
+            pos: vec![],
+        })
     }
 }
 
 impl CausalLm for Gpt2 {
-    /// An empty cache: past tensors with a zero-length past dimension.
     fn reset(&mut self) -> Res<()> {
-        self.past = self
-            .past_names
-            .iter()
-            .map(|_| Tensor::<f32>::from_array(([1, self.heads, 0, self.head_dim], Vec::<f32>::new())).map(|t| t.into_dyn()))
-            .collect::<ort::Result<_>>()?;
+        self.past.clear();
         self.n_past = 0;
         self.logits = None;
         Ok(())
     }
 
-    /// Builds the inputs, runs the model, takes the argmax and keeps the
-    /// presents as the next past.
-    fn step(&mut self, ids: &[u32]) -> Res<u32> {
-        let len = ids.len();
+    /// Builds the inputs (after a reset, an empty cache: past tensors with a
+    /// zero-length past dimension), runs the model, takes each row's argmax
+    /// and keeps the presents as the next past.
+    fn step_rows(&mut self, ids: &[u32], rows: usize) -> Res<Vec<u32>> {
+        let len = row_len(ids, rows)?;
         let n_past = self.n_past;
-        let ids: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
-        let mask = vec![1i64; n_past + len];
-        let pos: Vec<i64> = (n_past..n_past + len).map(|p| p as i64).collect();
+        if n_past == 0 {
+            self.past = self
+                .past_names
+                .iter()
+                .map(|_| Tensor::<f32>::from_array(([rows, self.heads, 0, self.head_dim], Vec::<f32>::new())).map(|t| t.into_dyn()))
+                .collect::<ort::Result<_>>()?;
+            self.rows = rows;
+        } else if rows != self.rows {
+            return Err(format!("gpt2: a step of {rows} rows on a cache of {}", self.rows).into());
+        }
+        self.ids.clear();
+        self.ids.extend(ids.iter().map(|&t| t as i64));
+        self.mask.resize(rows * (n_past + len), 1);
+        self.pos.clear();
+        for _ in 0..rows {
+            self.pos.extend((n_past..n_past + len).map(|p| p as i64));
+        }
         let mut inputs: Vec<(Cow<str>, SessionInputValue)> = Vec::with_capacity(3 + self.past.len());
-        inputs.push(("input_ids".into(), TensorRef::from_array_view(([1, len], &ids[..]))?.into()));
-        inputs.push(("attention_mask".into(), TensorRef::from_array_view(([1, n_past + len], &mask[..]))?.into()));
-        inputs.push(("position_ids".into(), TensorRef::from_array_view(([1, len], &pos[..]))?.into()));
+        inputs.push(("input_ids".into(), TensorRef::from_array_view(([rows, len], &self.ids[..]))?.into()));
+        inputs.push(("attention_mask".into(), TensorRef::from_array_view(([rows, n_past + len], &self.mask[..]))?.into()));
+        inputs.push(("position_ids".into(), TensorRef::from_array_view(([rows, len], &self.pos[..]))?.into()));
         for (name, v) in self.past_names.iter().zip(&self.past) {
             inputs.push((name.as_str().into(), v.into()));
         }
@@ -179,10 +211,11 @@ impl CausalLm for Gpt2 {
         let logits = out.remove("logits").ok_or("gpt2: no logits output")?;
         let (shape, data) = logits.try_extract_tensor::<f32>()?;
         let vocab = *shape.last().ok_or("gpt2: logits without dimensions")? as usize;
-        if vocab == 0 || data.len() != len * vocab {
-            return Err(format!("gpt2: logits shape {shape:?} for {len} ids").into());
+        if vocab == 0 || data.len() != rows * len * vocab {
+            return Err(format!("gpt2: logits shape {shape:?} for {rows} rows of {len} ids").into());
         }
-        let token = argmax(&data[(len - 1) * vocab..]) as u32;
+        // Row r's last position starts at ((r+1) len - 1) vocab.
+        let next = data.chunks_exact(len * vocab).map(|row| argmax(&row[(len - 1) * vocab..]) as u32).collect();
         let mut next_past = Vec::with_capacity(self.past.len());
         for name in &self.present_names {
             next_past.push(out.remove(name.as_str()).ok_or_else(|| format!("gpt2: no output {name}"))?);
@@ -191,13 +224,13 @@ impl CausalLm for Gpt2 {
         self.past = next_past;
         self.n_past += len;
         self.logits = Some((logits, len));
-        Ok(token)
+        Ok(next)
     }
 
-    fn last_logits(&mut self, n: usize) -> Res<Vec<f32>> {
+    fn last_logits_rows(&mut self, n: usize) -> Res<Vec<Vec<f32>>> {
         let (v, len) = self.logits.as_ref().ok_or("gpt2: no step yet")?;
         let (shape, data) = v.try_extract_tensor::<f32>()?;
         let vocab = *shape.last().unwrap() as usize;
-        Ok(data[(len - 1) * vocab..][..n.min(vocab)].to_vec())
+        Ok(data.chunks_exact(len * vocab).map(|row| row[(len - 1) * vocab..][..n.min(vocab)].to_vec()).collect())
     }
 }

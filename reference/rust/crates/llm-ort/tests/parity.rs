@@ -139,3 +139,20 @@ fn sweeps_match_python() {
         check_sweep(&rs, &py, task, 1e-3);
     }
 }
+
+/// Batches of 4 and of 2 rows give each row's batch-1 tokens and logits (the
+/// exported model's batch axis is dynamic).
+#[test]
+fn gpt2_batches_match_rows() {
+    if no_ort() {
+        return;
+    }
+    let Some(models) = models() else { return };
+    let md = model_dir(models, "llm/gpt2");
+    let dir = std::env::temp_dir();
+    let spec: mlbench_common::Spec = serde_json::from_value(spec_value("llm/gpt2", &md, &dir, "rust-ort", json!({}), 0, 1)).unwrap();
+    let lib = llm_ort::libpath::library_path().unwrap();
+    let env = ort::init_from(&lib).unwrap().with_name("mlbench-test").build().unwrap();
+    let mut m = llm_ort::Gpt2::new(llm_ort::session(&spec, &env).unwrap(), md.to_str().unwrap()).unwrap();
+    check_batches_match_rows(&mut m, 8, 1e-4);
+}

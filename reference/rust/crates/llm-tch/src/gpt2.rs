@@ -1,12 +1,12 @@
-//! transformers' GPT2LMHeadModel for greedy decoding at batch 1 with a KV
-//! cache, written with libtorch ops through tch: the same math as
+//! transformers' GPT2LMHeadModel for greedy decoding of a batch of equally
+//! long rows (no padding) with a KV cache, written with libtorch ops through tch: the same math as
 //! transformers 5 (Conv1D as addmm, scaled_dot_product_attention, causal for
 //! the prompt, the cache extended by torch.cat as DynamicCache does, the LM
 //! head tied to wte), as models/gpt2.go does it in Go.
 
 use crate::weights::{self, Weights};
 use mlbench_common::Res;
-use mlbench_llm::CausalLm;
+use mlbench_llm::{row_len, CausalLm};
 use tch::{Device, Kind, Tensor};
 
 /// The part of a transformers GPT2Config that Gpt2 reads.
@@ -70,7 +70,7 @@ struct Block {
 }
 
 /// GPT2LMHeadModel with its own KV cache: per layer the keys and values of
-/// every position run since the last reset, [1, n_head, past, head_dim].
+/// every position run since the last reset, [batch, n_head, past, head_dim].
 pub struct Gpt2 {
     pub config: Gpt2Config,
     pub device: Device,
@@ -84,7 +84,7 @@ pub struct Gpt2 {
     keys: Vec<Tensor>,
     values: Vec<Tensor>,
     past: i64,
-    /// The last step's last-position logits [vocab], on the device.
+    /// The last step's last-position logits of every row [batch, vocab], on the device.
     last: Option<Tensor>,
 }
 
@@ -139,35 +139,39 @@ impl Gpt2 {
         Ok(x.f_layer_norm([self.config.n_embd], Some(w), Some(b), self.config.layer_norm_epsilon, true)?)
     }
 
-    /// Block n on h [1, S, E] after the cached positions: the new hidden
+    /// Block n on h [B, S, E] after the cached positions: the new hidden
     /// states and the keys and values of every position so far.
     fn block(&self, n: usize, h: &Tensor, mask: Option<&Tensor>, causal: bool) -> Res<(Tensor, Tensor, Tensor)> {
         let b = &self.blocks[n];
         let c = &self.config;
-        let s = h.size()[1];
+        let (rows, s) = (h.size()[0], h.size()[1]);
         let (e, nh) = (c.n_embd, c.n_head);
-        let qkv = conv1d(&self.layer_norm(h, &b.ln1_w, &b.ln1_b)?, &b.attn_w, &b.attn_b)?; // [1, S, 3E]
-        let split = |j: i64| -> Res<Tensor> { Ok(qkv.f_narrow(2, j * e, e)?.f_view([1, s, nh, e / nh])?.f_transpose(1, 2)?) };
+        let qkv = conv1d(&self.layer_norm(h, &b.ln1_w, &b.ln1_b)?, &b.attn_w, &b.attn_b)?; // [B, S, 3E]
+        let split = |j: i64| -> Res<Tensor> { Ok(qkv.f_narrow(2, j * e, e)?.f_view([rows, s, nh, e / nh])?.f_transpose(1, 2)?) };
         let (q, mut k, mut v) = (split(0)?, split(1)?, split(2)?);
         if self.past > 0 {
             k = Tensor::f_cat(&[&self.keys[n], &k], 2)?;
             v = Tensor::f_cat(&[&self.values[n], &v], 2)?;
         }
         let o = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask, 0.0, causal, Some(b.scale), false)?;
-        let o = conv1d(&o.f_transpose(1, 2)?.f_contiguous()?.f_reshape([1, s, e])?, &b.proj_w, &b.proj_b)?;
+        let o = conv1d(&o.f_transpose(1, 2)?.f_contiguous()?.f_reshape([rows, s, e])?, &b.proj_w, &b.proj_b)?;
         let h = o.f_add(h)?;
         let f = conv1d(&self.layer_norm(&h, &b.ln2_w, &b.ln2_b)?, &b.fc_w, &b.fc_b)?.f_gelu(c.gelu)?;
         let out = conv1d(&f, &b.mproj_w, &b.mproj_b)?.f_add(&h)?;
         Ok((out, k, v))
     }
 
-    /// Runs ids [1, S] (on the device) at positions past..past+S, extends the
-    /// cache (only when the whole pass succeeds) and returns the logits of
-    /// every position, [1, S, vocab].
+    /// Runs ids [B, S] (on the device) at positions past..past+S of every
+    /// row, extends the cache (only when the whole pass succeeds) and returns
+    /// the logits of every position, [B, S, vocab]. After a reset B is free;
+    /// until the next, every call has that B.
     pub fn forward(&mut self, ids: &Tensor) -> Res<Tensor> {
         let s = match ids.size()[..] {
-            [1, s] if s > 0 => s,
-            ref d => return Err(format!("gpt2: input ids of shape {d:?}: want [1, seq > 0]").into()),
+            [b, s] if b > 0 && s > 0 && (self.past == 0 || self.keys.first().is_some_and(|k| k.size()[0] == b)) => s,
+            ref d => {
+                let rows = if self.past == 0 { "batch > 0".to_string() } else { format!("the cache's batch {}", self.keys[0].size()[0]) };
+                return Err(format!("gpt2: input ids of shape {d:?}: want [{rows}, seq > 0]").into());
+            }
         };
         // Attention: causal over the new positions, all of the past. The prompt
         // uses is_causal (as transformers' sdpa path does); one new token
@@ -204,12 +208,9 @@ impl CausalLm for Gpt2 {
         Ok(())
     }
 
-    fn step(&mut self, ids: &[u32]) -> Res<u32> {
+    fn step_rows(&mut self, ids: &[u32], rows: usize) -> Res<Vec<u32>> {
         let c = &self.config;
-        let s = ids.len() as i64;
-        if s == 0 {
-            return Err("gpt2: no input ids".into());
-        }
+        let s = row_len(ids, rows)? as i64;
         if self.past + s > c.n_positions {
             return Err(format!("gpt2: {} positions exceed n_positions {}", self.past + s, c.n_positions).into());
         }
@@ -217,19 +218,20 @@ impl CausalLm for Gpt2 {
             return Err(format!("gpt2: token id {id} outside the vocabulary (size {})", c.vocab_size).into());
         }
         let ids: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
-        let x = Tensor::f_from_slice(&ids)?.f_view([1, s])?.f_to(self.device)?;
+        let x = Tensor::f_from_slice(&ids)?.f_view([rows as i64, s])?.f_to(self.device)?;
         let logits = self.forward(&x)?;
-        let last = logits.f_select(0, 0)?.f_select(0, s - 1)?; // [vocab]
-                                                               // argmax returns the first maximal index (ties → the lowest id); the
-                                                               // value coming back to the host synchronises the device.
-        let next = last.f_argmax(0, false)?.f_int64_value(&[])?;
+        let last = logits.f_select(1, s - 1)?; // [B, vocab]
+                                               // argmax returns the first maximal index (ties → the lowest id); the
+                                               // ids coming back to the host (one transfer) synchronise the device.
+        let next = Vec::<i64>::try_from(&last.f_argmax(1, false)?.f_to(Device::Cpu)?)?;
         self.last = Some(last);
-        u32::try_from(next).map_err(|_| format!("gpt2: argmax {next}").into())
+        next.into_iter().map(|t| u32::try_from(t).map_err(|_| format!("gpt2: argmax {t}").into())).collect()
     }
 
-    fn last_logits(&mut self, n: usize) -> Res<Vec<f32>> {
+    fn last_logits_rows(&mut self, n: usize) -> Res<Vec<Vec<f32>>> {
         let last = self.last.as_ref().ok_or("gpt2: last_logits before a step")?;
-        let n = (n as i64).min(last.size()[0]);
-        Ok(Vec::<f32>::try_from(&last.f_narrow(0, 0, n)?.f_to(Device::Cpu)?)?)
+        let n = (n as i64).min(last.size()[1]);
+        let v = Vec::<f32>::try_from(&last.f_narrow(1, 0, n)?.f_to(Device::Cpu)?.f_reshape([-1])?)?;
+        Ok(v.chunks_exact(n as usize).map(<[f32]>::to_vec).collect())
     }
 }

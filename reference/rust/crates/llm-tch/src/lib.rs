@@ -1,6 +1,7 @@
 //! rust-tch: the llm/bert-qa and llm/gpt2 workloads of docs/LLM.md with the
 //! models written as libtorch tensor ops through tch-rs (libtorch 2.11.0 of
-//! the pinned torch wheel), float32, batch 1, no gradients, attention by
+//! the pinned torch wheel), float32, batch 1 (the gpt2 sweep: its batch
+//! param), no gradients, attention by
 //! scaled_dot_product_attention as python-transformers' "sdpa". The
 //! workloads themselves (timing, metrics, probes) are mlbench-llm's.
 
@@ -76,7 +77,7 @@ pub fn run(spec: &Spec) -> Res<Result> {
     result.notes.push(format!(
         "tch {FRAMEWORK_VERSION} over libtorch from torch {TORCH_VERSION} (the venv wheel's, LIBTORCH_USE_PYTORCH=1); \
          tch::set_num_threads({}) (intra-op), set_num_interop_threads(1); tch::no_grad_guard() (tch 0.24 has no \
-         inference mode); float32, batch 1; attention Tensor::scaled_dot_product_attention (attn_implementation={ATTENTION:?}); \
+         inference mode); float32, batch 1 (gpt2 sweep: params.batch rows per generation); attention Tensor::scaled_dot_product_attention (attn_implementation={ATTENTION:?}); \
          tokenizers crate {TOKENIZERS_CRATE_VERSION} (byte offsets)",
         spec.threads
     ));
