@@ -506,6 +506,9 @@ run_tests() {
     say "test: end to end sweep (--size sweep, dl/cnn: reference and go-libtorch at three batch sizes)"
     e2e_sweep dl/cnn go-libtorch batch_size=16,batch_size=64,batch_size=256 \
       "dl/cnn scaling (train_epoch median, ratio to the reference)" || failed=1
+    say "test: end to end GPT-2 batch sweep (--size sweep, llm/gpt2: every implementation at batch 2 and 8)"
+    e2e_sweep llm/gpt2 go-ort,go-libtorch,python-ort,rust-ort,rust-tch,rust-candle batch=2,batch=8 \
+      "llm/gpt2 scaling (per_token median, ratio to the reference)" || failed=1
   fi
   say "test: trained weights end to end (tiny trained fixtures, models prepare --from, llm/* quick: same answers and ids)"
   if [ "$prepared" = 1 ]; then
