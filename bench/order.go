@@ -205,7 +205,8 @@ func mergeParts(parts []*Result, rounds int, order string) *Result {
 		m.Machine = &machine
 	}
 	m.Notes = append(append([]string(nil), last.Notes...), fmt.Sprintf(
-		"made in %d processes (--order %s) of %s timed repetitions, each after %d warm-ups; phases are theirs in the order they ran, wall and CPU seconds their sums",
+		"made in %d processes (--order %s) of %s timed repetitions, each after %d warm-ups; phases are theirs in the order they ran, wall and CPU seconds their sums; "+
+			"metrics and probes are the last process's (a rate metric such as images_per_s is that round's: the phases' medians are the run's)",
 		len(parts), order, strings.Join(sizes, "+"), last.Warmup))
 	return &m
 }
