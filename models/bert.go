@@ -194,7 +194,7 @@ func (m *BertQA) Forward(inputIDs, tokenTypeIDs, attentionMask *torch.Tensor) (s
 		}
 		h := m.embed(s, inputIDs, tokenTypeIDs, S)
 		for i := range m.layers {
-			h = inScope(s, func(ls *torch.Scope) *torch.Tensor { return m.layer(ls, i, h, mask) })
+			h = s.Nested(func(ls *torch.Scope) *torch.Tensor { return m.layer(ls, i, h, mask) })
 		}
 		logits := s.Linear(h, m.qaW, m.qaB) // [B, S, 2]
 		start = s.Reshape(s.Narrow(logits, 2, 0, 1), B, S)

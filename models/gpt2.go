@@ -199,7 +199,7 @@ func (m *GPT2) Forward(ids *torch.Tensor, cache *Cache) (*torch.Tensor, error) {
 			if cache != nil {
 				kc, vc = cache.keys[i], cache.values[i]
 			}
-			h = inScope(s, func(bs *torch.Scope) *torch.Tensor { return m.block(bs, i, h, kc, vc, past, att) })
+			h = s.Nested(func(bs *torch.Scope) *torch.Tensor { return m.block(bs, i, h, kc, vc, past, att) })
 		}
 		h = s.LayerNorm(h, []int64{E}, m.lnfW, m.lnfB, m.Config.LayerNormEpsilon)
 		logits = s.MatMul(h, m.head) // the tied LM head

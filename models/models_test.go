@@ -209,37 +209,3 @@ func TestLoadErrors(t *testing.T) {
 	_, err = LoadGPT2(f.bertDir, torch.CPU) // a BERT config is no GPT-2 config
 	assert.Error(t, err)
 }
-
-// inScope frees what its function makes but the result, which the outer
-// Scope then owns, and passes an error on without a result.
-func TestInScopeFreesIntermediates(t *testing.T) {
-	x, err := torch.FromFloat32s([]float32{1, 2, 3, 4}, 2, 2)
-	require.NoError(t, err)
-	defer x.Close()
-	live := torch.LiveTensors()
-	outer := torch.NewScope()
-	y := inScope(outer, func(s *torch.Scope) *torch.Tensor {
-		a := s.AddScalar(x, 1)
-		return s.Add(s.Scale(a, 2), a) // (x+1)*2 + (x+1)
-	})
-	require.NoError(t, outer.Err())
-	assert.Equal(t, 1, outer.Len())
-	assert.Equal(t, live+1, torch.LiveTensors(), "the two intermediates are closed")
-	v, err := y.Float32s()
-	require.NoError(t, err)
-	assert.Equal(t, []float32{6, 9, 12, 15}, v)
-	require.NoError(t, outer.Close())
-	assert.Equal(t, live, torch.LiveTensors())
-
-	z := inScope(outer, func(s *torch.Scope) *torch.Tensor {
-		return s.MatMul(x, s.AddScalar(s.Narrow(x, 0, 0, 1), 1)) // [2,2] x [1,2]: a shape error
-	})
-	assert.Nil(t, z)
-	require.Error(t, outer.Err())
-	assert.Zero(t, outer.Len())
-	assert.Equal(t, live, torch.LiveTensors())
-	assert.Nil(t, inScope(outer, func(s *torch.Scope) *torch.Tensor {
-		t.Error("inScope ran f after the outer Scope's error")
-		return nil
-	}))
-}

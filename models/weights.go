@@ -108,21 +108,3 @@ func forward(f func(s *torch.Scope)) (err error) {
 	})
 	return err
 }
-
-// inScope runs f in a Scope of its own and hands f's result, which must be a
-// tensor f's Scope made, to outer. What else f makes is freed when f
-// returns, not when outer closes: a deep model then reuses one layer's
-// memory for the next instead of holding every layer's until the end of the
-// pass, and fresh memory costs a page fault per page on each request.
-func inScope(outer *torch.Scope, f func(s *torch.Scope) *torch.Tensor) *torch.Tensor {
-	if outer.Err() != nil {
-		return nil
-	}
-	s := torch.NewScope()
-	defer s.Close()
-	t := f(s)
-	if err := s.Err(); err != nil {
-		return outer.Keep(nil, err)
-	}
-	return outer.Keep(s.Release(t), nil)
-}

@@ -61,7 +61,9 @@
 // per Tensor that counts dropped ones (Leaked) and reports the first on stderr. A Scope closes
 // the temporaries of a step at once, and offers every op as a method with a
 // sticky first error, so that model code reads straight through with one
-// error check (see Scope).
+// error check (see Scope). Scope.Nested gives each layer of a deep model a
+// Scope of its own, so that a layer's temporaries are freed as it ends and
+// the next layer reuses their memory.
 //
 // # Errors
 //
